@@ -1,0 +1,77 @@
+using ForwardAuth.Oidc;
+
+namespace ForwardAuth.Auth;
+
+/// <summary>One set of rules: the configured ones, or a route's own from the forwardAuth address's query.</summary>
+internal sealed record PolicyRules(IReadOnlyList<string> Users, IReadOnlyList<string> Domains, IReadOnlyList<string> Groups)
+{
+    public static readonly PolicyRules None = new([], [], []);
+
+    public bool IsEmpty => Users.Count == 0 && Domains.Count == 0 && Groups.Count == 0;
+
+    /// <summary>Rules from <c>/auth?allowedUsers=…&amp;allowedUserDomains=…&amp;allowedRolesAndGroups=…</c>.</summary>
+    public static PolicyRules FromQuery(IQueryCollection query)
+    {
+        return new PolicyRules(List("allowedUsers"), List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(), List("allowedRolesAndGroups"));
+
+        List<string> List(string name) => query[name]
+            .SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .ToList();
+    }
+}
+
+/// <summary>
+/// Who may pass: a pure function of the identity and the rules. Within one rule set a user passes when listed in
+/// <c>allowedUsers</c> or their verified email's domain is in <c>allowedUserDomains</c> (either list empty = no such
+/// restriction, both empty = anyone), and, when <c>allowedRolesAndGroups</c> is set, holds one of them. A route's rules
+/// narrow the configured ones: both must pass.
+/// </summary>
+internal static class AccessPolicy
+{
+    public static bool Allows(UserIdentity identity, PolicyRules configured, PolicyRules route) =>
+        Allows(identity, configured) && Allows(identity, route);
+
+    public static bool Allows(UserIdentity identity, PolicyRules rules)
+    {
+        var userRules = rules.Users.Count > 0 || rules.Domains.Count > 0;
+        if (userRules && !IsListedUser(identity, rules.Users) && !HasAllowedDomain(identity.Email, rules.Domains))
+        {
+            return false;
+        }
+
+        if (rules.Groups.Count == 0)
+        {
+            return true;
+        }
+
+        // Unknown groups (a session decided from a minimal cookie) never satisfy a group rule.
+        return identity.Groups is { } groups && groups.Any(g => rules.Groups.Contains(g, StringComparer.Ordinal));
+    }
+
+    private static bool IsListedUser(UserIdentity identity, IReadOnlyList<string> users) =>
+        users.Any(u => string.Equals(u, identity.Identifier, StringComparison.OrdinalIgnoreCase)
+            || (identity.Email is not null && string.Equals(u, identity.Email, StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>Exact domain match of a well-formed address: <c>a@evil.com@allowed.com</c> has no domain at all.</summary>
+    internal static bool HasAllowedDomain(string? email, IReadOnlyList<string> domains)
+    {
+        if (email is null || domains.Count == 0)
+        {
+            return false;
+        }
+
+        var at = email.IndexOf('@', StringComparison.Ordinal);
+        if (at <= 0 || at != email.LastIndexOf('@') || at == email.Length - 1)
+        {
+            return false;
+        }
+
+        var domain = email[(at + 1)..];
+        if (domain.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+        {
+            return false;
+        }
+
+        return domains.Any(d => string.Equals(d, domain, StringComparison.OrdinalIgnoreCase));
+    }
+}

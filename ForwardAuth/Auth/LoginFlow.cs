@@ -1,0 +1,166 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
+using ForwardAuth.Oidc;
+using ForwardAuth.Observability;
+using ForwardAuth.Sessions;
+
+namespace ForwardAuth.Auth;
+
+/// <summary>A login just started: where to send the browser, and the cookie that binds the login to it.</summary>
+internal sealed record LoginStart(string AuthorizeUrl, string BindingCookieName, string BindingValue);
+
+/// <summary>How a callback ended: a new session, or a refusal with its status and a reason fit to show.</summary>
+internal abstract record LoginOutcome
+{
+    private LoginOutcome()
+    {
+    }
+
+    public sealed record Success(string SessionCookie, string ReturnUrl, string BindingCookieName) : LoginOutcome;
+
+    public sealed record Failure(int Status, string Reason, string? BindingCookieName = null) : LoginOutcome;
+}
+
+/// <summary>
+/// The authorization code flow with PKCE S256, <c>state</c> and <c>nonce</c>. Each attempt is its own record in the
+/// shared store, bound to the starting browser by a per-login cookie, and consumed exactly once by whichever replica
+/// receives the callback.
+/// </summary>
+internal sealed class LoginFlow(
+    LoginStore logins,
+    SessionStore sessions,
+    ReplayGuard replay,
+    OidcProtocol protocol,
+    TokenValidator tokens,
+    ForwardAuthOptions options,
+    TimeProvider time,
+    ILogger<LoginFlow> logger)
+{
+    public string BindingCookiePrefix => options.CookiePrefix + "login_";
+
+    public string RedirectUriFor(string origin) => options.AbsoluteCallbackUrl?.AbsoluteUri ?? origin + options.CallbackPath;
+
+    public async Task<LoginStart> StartAsync(string origin, string returnUrl, CancellationToken cancellationToken)
+    {
+        var binding = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var pkce = Pkce.Create();
+        var redirectUri = RedirectUriFor(origin);
+        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, CacheKeys.Hash(binding), time.GetUtcNow());
+        var state = await logins.CreateAsync(record, cancellationToken).ConfigureAwait(false);
+        var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
+        var loginId = LoginStore.IdOf(state);
+        Log.LoginStarted(logger, new Uri(origin).Authority, loginId);
+        return new LoginStart(authorizeUrl, BindingCookiePrefix + loginId, binding);
+    }
+
+    public async Task<LoginOutcome> CompleteAsync(
+        string? state, string? code, string? providerError, Func<string, string?> readCookie, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(state) || state.Length > 200)
+        {
+            return Fail(400, "the callback has no state");
+        }
+
+        var loginId = LoginStore.IdOf(state);
+        var bindingCookieName = BindingCookiePrefix + loginId;
+        var pending = await logins.PeekAsync(state, cancellationToken).ConfigureAwait(false);
+        if (pending is null)
+        {
+            return Fail(403, "this login has expired or was already used", bindingCookieName);
+        }
+
+        // Bound to the browser that started it: checked before the state is consumed, so a stolen state cannot burn it.
+        var binding = readCookie(bindingCookieName);
+        if (binding is null || !FixedTimeEquals(CacheKeys.Hash(binding), pending.BindingHash))
+        {
+            return Fail(403, "this login was started in another browser", bindingCookieName);
+        }
+
+        var record = await logins.ConsumeAsync(state, cancellationToken).ConfigureAwait(false);
+        if (record is null || !FixedTimeEquals(record.BindingHash, pending.BindingHash))
+        {
+            return Fail(403, "this login was already used", bindingCookieName);
+        }
+
+        if (!string.IsNullOrEmpty(providerError))
+        {
+            return Fail(403, "the provider refused the login: " + Printable(providerError), bindingCookieName);
+        }
+
+        if (string.IsNullOrEmpty(code))
+        {
+            return Fail(400, "the callback has no code", bindingCookieName);
+        }
+
+        return await FinishAsync(code, record, loginId, bindingCookieName, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<LoginOutcome> FinishAsync(
+        string code, LoginRecord record, string loginId, string bindingCookieName, CancellationToken cancellationToken)
+    {
+        var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
+        if (response.IsError || string.IsNullOrEmpty(response.IdentityToken))
+        {
+            var error = response.IsError ? Printable(response.Error ?? "error") : "no id_token in the response";
+            Log.TokenExchangeFailed(logger, error);
+            var status = response.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol || !response.IsError ? 403 : 502;
+            return Fail(status, "the provider did not accept the login (" + error + ")", bindingCookieName);
+        }
+
+        var check = await tokens.ValidateIdTokenAsync(response.IdentityToken, record.Nonce, cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            return Fail(403, "the ID token is not valid: " + check.Error, bindingCookieName);
+        }
+
+        var idToken = check.Token!;
+        if (!options.DisableReplayDetection)
+        {
+            var jti = idToken.TryGetPayloadValue<string>("jti", out var j) && !string.IsNullOrEmpty(j) ? j : response.IdentityToken;
+            var ttl = idToken.ValidTo - time.GetUtcNow().UtcDateTime + TokenValidator.ClockSkew;
+            ttl = ttl > options.JtiCacheTtl ? options.JtiCacheTtl : ttl;
+            if (!await replay.TryUseOnceAsync("id_token:" + jti, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
+            {
+                return Fail(403, "this ID token was already used (replay)", bindingCookieName);
+            }
+        }
+
+        var identity = check.Identity!;
+        var now = time.GetUtcNow();
+        var session = new SessionRecord
+        {
+            Subject = identity.Subject,
+            Identifier = identity.Identifier,
+            Email = identity.Email,
+            PreferredUsername = identity.PreferredUsername,
+            Groups = identity.Groups,
+            ClaimValues = identity.ClaimValues.Count > 0 ? identity.ClaimValues : null,
+            Sid = idToken.TryGetPayloadValue<string>("sid", out var sid) ? sid : null,
+            IssuedAt = now,
+            ExpiresAt = now + options.SessionMaxAge,
+            IdToken = response.IdentityToken,
+            AccessToken = response.AccessToken,
+            RefreshToken = response.RefreshToken,
+            AccessTokenExpiresAt = response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : null,
+        };
+        var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
+        Log.LoginCompleted(logger, identity.Identifier, loginId);
+        return new LoginOutcome.Success(cookie, record.ReturnUrl, bindingCookieName);
+    }
+
+    private LoginOutcome.Failure Fail(int status, string reason, string? bindingCookieName = null)
+    {
+        Log.LoginFailed(logger, reason);
+        return new LoginOutcome.Failure(status, reason, bindingCookieName);
+    }
+
+    private static bool FixedTimeEquals(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
+
+    // Provider error codes are echoed to the user: keep them short and printable.
+    private static string Printable(string s) => new(s.Where(c => c is >= ' ' and < (char)127 and not '<' and not '>' and not '&').Take(100).ToArray());
+}

@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+
+namespace ForwardAuth.Cache;
+
+/// <summary>
+/// Bounded, TTL-aware in-process store. Single replica by itself; also the fallback behind the Redis circuit breaker.
+/// Expired entries are dropped when read and by a sweep every <see cref="SweepEvery"/> writes; when full, the entries
+/// nearest to expiry are evicted first (they are the least valuable to keep).
+/// </summary>
+internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100_000) : ICacheBackend
+{
+    private const int SweepEvery = 1024;
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private long _bytes;
+    private int _writes;
+
+    public string Name => "memory";
+
+    public int Count => _entries.Count;
+
+    public long Bytes => Interlocked.Read(ref _bytes);
+
+    public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        Task.FromResult(TryGetLive(key, out var entry) ? entry.Value : null);
+
+    public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        var entry = NewEntry(value, ttl);
+        MakeRoom();
+        _entries.AddOrUpdate(
+            key,
+            _ => Added(entry),
+            (_, old) => Replaced(old, entry));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var removed = _entries.TryRemove(key, out var old);
+        if (removed)
+        {
+            Interlocked.Add(ref _bytes, -old!.Value.Length);
+        }
+
+        return Task.FromResult(removed && !IsExpired(old!));
+    }
+
+    public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
+        Task.FromResult(TryGetLive(key, out _));
+
+    public Task ClearAsync(CancellationToken cancellationToken = default)
+    {
+        _entries.Clear();
+        Interlocked.Exchange(ref _bytes, 0);
+        return Task.CompletedTask;
+    }
+
+    public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new CacheHealth(true, TimeSpan.Zero, null, _entries.Count));
+
+    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        var entry = NewEntry(value, ttl);
+        MakeRoom();
+        while (true)
+        {
+            if (_entries.TryGetValue(key, out var existing))
+            {
+                if (!IsExpired(existing))
+                {
+                    return Task.FromResult(false);
+                }
+
+                if (_entries.TryUpdate(key, entry, existing))
+                {
+                    Interlocked.Add(ref _bytes, entry.Value.Length - existing.Value.Length);
+                    return Task.FromResult(true);
+                }
+            }
+            else if (_entries.TryAdd(key, entry))
+            {
+                Interlocked.Add(ref _bytes, entry.Value.Length);
+                return Task.FromResult(true);
+            }
+        }
+    }
+
+    public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (!_entries.TryRemove(key, out var entry))
+        {
+            return Task.FromResult<byte[]?>(null);
+        }
+
+        Interlocked.Add(ref _bytes, -entry.Value.Length);
+        return Task.FromResult(IsExpired(entry) ? null : entry.Value);
+    }
+
+    /// <summary>Remaining lifetime of a live key (the outage journal replays entries with what is left of their TTL).</summary>
+    public TimeSpan? TimeToLive(string key) =>
+        TryGetLive(key, out var entry) ? TimeSpan.FromTicks(entry.ExpiresAt - time.GetUtcNow().UtcTicks) : null;
+
+    private bool TryGetLive(string key, out Entry entry)
+    {
+        if (!_entries.TryGetValue(key, out entry!))
+        {
+            return false;
+        }
+
+        if (!IsExpired(entry))
+        {
+            return true;
+        }
+
+        if (_entries.TryRemove(new KeyValuePair<string, Entry>(key, entry)))
+        {
+            Interlocked.Add(ref _bytes, -entry.Value.Length);
+        }
+
+        return false;
+    }
+
+    private Entry NewEntry(byte[] value, TimeSpan ttl)
+    {
+        if (ttl <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ttl), "a TTL must be positive");
+        }
+
+        return new Entry(value, time.GetUtcNow().UtcTicks + ttl.Ticks);
+    }
+
+    private Entry Added(Entry entry)
+    {
+        Interlocked.Add(ref _bytes, entry.Value.Length);
+        return entry;
+    }
+
+    private Entry Replaced(Entry old, Entry entry)
+    {
+        Interlocked.Add(ref _bytes, entry.Value.Length - old.Value.Length);
+        return entry;
+    }
+
+    private bool IsExpired(Entry entry) => entry.ExpiresAt <= time.GetUtcNow().UtcTicks;
+
+    private void MakeRoom()
+    {
+        if (Interlocked.Increment(ref _writes) % SweepEvery == 0 || _entries.Count >= maxEntries)
+        {
+            Sweep();
+        }
+    }
+
+    private void Sweep()
+    {
+        foreach (var pair in _entries)
+        {
+            if (IsExpired(pair.Value) && _entries.TryRemove(pair))
+            {
+                Interlocked.Add(ref _bytes, -pair.Value.Value.Length);
+            }
+        }
+
+        var excess = _entries.Count - maxEntries + 1;
+        if (excess <= 0)
+        {
+            return;
+        }
+
+        // Evict a tenth at once so a full cache does not pay for a sort on every write.
+        foreach (var pair in _entries.OrderBy(p => p.Value.ExpiresAt).Take(Math.Max(excess, maxEntries / 10)))
+        {
+            if (_entries.TryRemove(pair))
+            {
+                Interlocked.Add(ref _bytes, -pair.Value.Value.Length);
+            }
+        }
+    }
+
+    private sealed record Entry(byte[] Value, long ExpiresAt);
+}

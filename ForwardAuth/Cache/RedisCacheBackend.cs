@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace ForwardAuth.Cache;
+
+/// <summary>
+/// The shared store on StackExchange.Redis. Every key is <c>&lt;keyPrefix&gt;:&lt;kind&gt;:&lt;id&gt;</c>. Outages
+/// surface as <see cref="CacheUnavailableException"/>; everything else is a bug and propagates.
+/// </summary>
+internal sealed class RedisCacheBackend(RedisConnection connection) : ICacheBackend
+{
+    public string Name => "redis";
+
+    public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(async db => (byte[]?)await db.StringGetAsync(Full(key)).ConfigureAwait(false));
+
+    public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(db => db.StringSetAsync(Full(key), value, ttl));
+
+    public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(db => db.KeyDeleteAsync(Full(key)));
+
+    public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(db => db.KeyExistsAsync(Full(key)));
+
+    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(db => db.StringSetAsync(Full(key), value, ttl, When.NotExists));
+
+    public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(async db => (byte[]?)await db.StringGetDeleteAsync(Full(key)).ConfigureAwait(false));
+
+    public async Task ClearAsync(CancellationToken cancellationToken = default)
+    {
+        var multiplexer = await connection.GetAsync().ConfigureAwait(false);
+        var db = multiplexer.GetDatabase();
+        try
+        {
+            // SCAN each primary for our prefix only: never FLUSHDB, other applications may share the database.
+            foreach (var server in multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+            {
+                var batch = new List<Task>();
+                await foreach (var key in server.KeysAsync(db.Database, connection.KeyPrefix + "*", pageSize: 500).WithCancellation(cancellationToken))
+                {
+                    batch.Add(db.KeyDeleteAsync(key));
+                    if (batch.Count >= 500)
+                    {
+                        await Task.WhenAll(batch).ConfigureAwait(false);
+                        batch.Clear();
+                    }
+                }
+
+                await Task.WhenAll(batch).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (RedisErrors.IsOutage(e))
+        {
+            throw new CacheUnavailableException("Redis unavailable: " + RedisErrors.Hint(e), e);
+        }
+    }
+
+    public async Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var multiplexer = await connection.GetAsync().ConfigureAwait(false);
+            var started = Stopwatch.GetTimestamp();
+            await multiplexer.GetDatabase().PingAsync().ConfigureAwait(false);
+            return new CacheHealth(true, Stopwatch.GetElapsedTime(started), null);
+        }
+        catch (Exception e) when (RedisErrors.IsOutage(e))
+        {
+            return new CacheHealth(false, null, RedisErrors.Hint(e));
+        }
+    }
+
+    private string Full(string key) => connection.KeyPrefix + key;
+
+    private async Task<T> Run<T>(Func<IDatabase, Task<T>> operation)
+    {
+        try
+        {
+            var multiplexer = await connection.GetAsync().ConfigureAwait(false);
+            return await operation(multiplexer.GetDatabase()).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsOutage(e))
+        {
+            throw new CacheUnavailableException("Redis unavailable: " + RedisErrors.Hint(e), e);
+        }
+    }
+}

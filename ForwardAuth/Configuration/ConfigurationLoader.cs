@@ -1,0 +1,261 @@
+using System.Net;
+
+namespace ForwardAuth.Configuration;
+
+/// <summary>Thrown at start when the configuration is invalid; the message names every bad key, never a secret.</summary>
+public sealed class ConfigurationException(IReadOnlyList<string> problems)
+    : Exception("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
+
+/// <summary>Sources, later wins: built-in defaults → YAML file → environment → command line.</summary>
+public static class ConfigurationLoader
+{
+    public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) =>
+        Load(args, getVariable, out _);
+
+    public static ForwardAuthOptions Load(
+        IReadOnlyList<string> args, Func<string, string?> getVariable, out IReadOnlyList<string> unknownKeys)
+    {
+        var raw = new RawSettings();
+        if (RawSettings.ConfigFileFrom(args, getVariable) is { } file)
+        {
+            raw.AddYamlFile(file);
+        }
+
+        raw.AddEnvironment(getVariable);
+        raw.AddCommandLine(args);
+        unknownKeys = raw.UnknownKeys;
+        return Bind(new SettingReader(raw));
+    }
+
+    private static ForwardAuthOptions Bind(SettingReader r)
+    {
+        var options = new ForwardAuthOptions
+        {
+            ProviderUrl = ProviderUrl(r),
+            ClientId = Required(r, "clientID"),
+            ClientSecret = Required(r, "clientSecret"),
+            TokenEndpointAuth = r.Choice("tokenEndpointAuthMethod",
+                ("client_secret_basic", TokenEndpointAuth.ClientSecretBasic),
+                ("client_secret_post", TokenEndpointAuth.ClientSecretPost)),
+            Scopes = ["openid", .. r.List("scopes").Where(s => s != "openid").Distinct(StringComparer.Ordinal)],
+            Audience = r.Text("audience"),
+            CaCertPath = ExistingFile(r, "caCertPath"),
+            AllowHttpProvider = r.Boolean("allowHTTPProvider"),
+            CallbackUrl = CallbackUrl(r),
+            LogoutPath = LocalPath(r, "logoutURL"),
+            LoginPath = LocalPath(r, "loginURL"),
+            PostLogoutRedirectUri = r.Text("postLogoutRedirectURI"),
+            BackchannelLogoutPath = LocalPath(r, "backchannelLogoutURL"),
+            SessionEncryptionKeys = EncryptionKeys(r),
+            CookieDomain = r.Text("cookieDomain").TrimStart('.'),
+            CookiePrefix = CookiePrefix(r),
+            SessionMaxAge = SessionMaxAge(r),
+            ForceHttps = r.Boolean("forceHTTPS"),
+            RefreshGracePeriod = r.Seconds("refreshGracePeriodSeconds"),
+            StripAuthCookies = r.Boolean("stripAuthCookies"),
+            UserIdentifierClaim = NonEmpty(r, "userIdentifierClaim"),
+            RoleClaimName = NonEmpty(r, "roleClaimName"),
+            GroupClaimName = NonEmpty(r, "groupClaimName"),
+            AllowedUsers = r.List("allowedUsers"),
+            AllowedUserDomains = r.List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(),
+            AllowedRolesAndGroups = r.List("allowedRolesAndGroups"),
+            ExcludedUrls = ExcludedUrls(r),
+            PassAuthorizationHeader = r.Boolean("passAuthorizationHeader"),
+            ClaimHeaders = ClaimHeaders(r),
+            AllowCorsPreflight = r.Boolean("allowCorsPreflight"),
+            DisableReplayDetection = r.Boolean("disableReplayDetection"),
+            ReplayProtection = r.Choice("replayProtection", ("local", ReplayProtection.Local), ("closed", ReplayProtection.Closed)),
+            JtiCacheTtl = r.Seconds("jtiCacheTTL"),
+            TokenMetadataTtl = r.Seconds("tokenMetadataTTL"),
+            TrustedProxies = TrustedProxies(r),
+            LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
+            Redis = RedisOptionsBinder.Bind(r),
+        };
+
+        if (r.Errors.Count > 0)
+        {
+            throw new ConfigurationException(r.Errors);
+        }
+
+        return options;
+    }
+
+    private static Uri ProviderUrl(SettingReader r)
+    {
+        var text = r.Text("providerURL");
+        if (text.Length == 0)
+        {
+            r.Fail("providerURL", "is required");
+            return new Uri("https://invalid.invalid");
+        }
+
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(uri.UserInfo))
+        {
+            r.Fail("providerURL", $"'{text}' is not an absolute https URL");
+            return new Uri("https://invalid.invalid");
+        }
+
+        if (uri.Scheme == "http" && !r.Boolean("allowHTTPProvider"))
+        {
+            r.Fail("providerURL", "must use https (set allowHTTPProvider: true for a development provider)");
+        }
+
+        return uri;
+    }
+
+    private static string Required(SettingReader r, string path)
+    {
+        var text = r.Text(path);
+        if (text.Length == 0)
+        {
+            r.Fail(path, "is required");
+        }
+
+        return text;
+    }
+
+    private static string NonEmpty(SettingReader r, string path)
+    {
+        var text = r.Text(path);
+        if (text.Length == 0)
+        {
+            r.Fail(path, "must not be empty");
+        }
+
+        return text;
+    }
+
+    private static IReadOnlyList<string> EncryptionKeys(SettingReader r)
+    {
+        var keys = r.List("sessionEncryptionKey");
+        if (keys.Count == 0)
+        {
+            r.Fail("sessionEncryptionKey", "is required (at least 32 characters)");
+        }
+
+        for (var i = 0; i < keys.Count; i++)
+        {
+            if (keys[i].Length < 32)
+            {
+                var which = keys.Count > 1 ? $"key #{i + 1}" : "the key";
+                r.Fail("sessionEncryptionKey", $"{which} has {keys[i].Length} characters; at least 32 are required");
+            }
+        }
+
+        return keys;
+    }
+
+    private static string CallbackUrl(SettingReader r)
+    {
+        var text = r.Text("callbackURL");
+        if (Uri.TryCreate(text, UriKind.Absolute, out var abs) && abs.Scheme is "https" or "http")
+        {
+            return text;
+        }
+
+        return LocalPath(r, "callbackURL");
+    }
+
+    private static string LocalPath(SettingReader r, string path)
+    {
+        var text = r.Text(path);
+        if (!text.StartsWith('/') || text.StartsWith("//", StringComparison.Ordinal) || text.Any(c => char.IsControl(c) || c is '?' or '#' or '\\' or ' '))
+        {
+            r.Fail(path, $"'{text}' must be a path starting with a single '/' (no query, fragment or spaces)");
+        }
+
+        return text.Length > 1 ? text.TrimEnd('/') : text;
+    }
+
+    private static string CookiePrefix(SettingReader r)
+    {
+        var text = r.Text("cookiePrefix");
+        // Cookie names are RFC 6265 tokens.
+        if (text.Length == 0 || text.Any(c => c <= ' ' || c >= 127 || "()<>@,;:\\\"/[]?={}".Contains(c, StringComparison.Ordinal)))
+        {
+            r.Fail("cookiePrefix", $"'{text}' is not a valid cookie name prefix");
+        }
+
+        return text;
+    }
+
+    private static TimeSpan SessionMaxAge(SettingReader r)
+    {
+        var maxAge = r.Seconds("sessionMaxAge");
+        if (!r.IsSet("sessionTTL"))
+        {
+            return maxAge;
+        }
+
+        var ttl = r.Seconds("sessionTTL");
+        if (r.IsSet("sessionMaxAge") && ttl != maxAge)
+        {
+            r.Fail("sessionTTL", "differs from sessionMaxAge; set only one of them");
+        }
+
+        return ttl;
+    }
+
+    private static IReadOnlyList<string> ExcludedUrls(SettingReader r)
+    {
+        var list = r.List("excludedURLs");
+        foreach (var item in list.Where(p => !p.StartsWith('/') || p.Contains('?', StringComparison.Ordinal) || p.Contains('%', StringComparison.Ordinal)))
+        {
+            r.Fail("excludedURLs", $"'{item}' must be a plain path starting with '/' (no query or percent-encoding)");
+        }
+
+        return list.Select(p => p.Length > 1 ? p.TrimEnd('/') : p).ToList();
+    }
+
+    private static IReadOnlyList<ClaimHeader> ClaimHeaders(SettingReader r)
+    {
+        var result = new List<ClaimHeader>();
+        foreach (var item in r.List("claimHeaders"))
+        {
+            var parts = item.Split('=', 2, StringSplitOptions.TrimEntries);
+            if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0 || parts[0].Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '-')))
+            {
+                r.Fail("claimHeaders", $"'{item}' is not Header-Name=claim.path");
+                continue;
+            }
+
+            result.Add(new ClaimHeader(parts[0], parts[1]));
+        }
+
+        return result;
+    }
+
+    private static IReadOnlyList<IPNetwork> TrustedProxies(SettingReader r)
+    {
+        var result = new List<IPNetwork>();
+        foreach (var item in r.List("trustedProxies"))
+        {
+            var text = item.Contains('/', StringComparison.Ordinal) ? item
+                : item + (item.Contains(':', StringComparison.Ordinal) ? "/128" : "/32");
+            if (IPNetwork.TryParse(text, out var network))
+            {
+                result.Add(network);
+            }
+            else
+            {
+                r.Fail("trustedProxies", $"'{item}' is not an IP address or CIDR");
+            }
+        }
+
+        return result;
+    }
+
+    internal static string ExistingFile(SettingReader r, string path)
+    {
+        var text = r.Text(path);
+        if (text.Length > 0 && !File.Exists(text))
+        {
+            r.Fail(path, $"file '{text}' does not exist");
+        }
+
+        return text;
+    }
+}

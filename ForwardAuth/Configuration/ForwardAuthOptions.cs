@@ -1,0 +1,107 @@
+using System.Net;
+
+namespace ForwardAuth.Configuration;
+
+/// <summary>The validated configuration, bound once at start (see <see cref="SettingsCatalogue"/>).</summary>
+public sealed record ForwardAuthOptions
+{
+    public required Uri ProviderUrl { get; init; }
+    public required string ClientId { get; init; }
+    public required string ClientSecret { get; init; }
+    public required TokenEndpointAuth TokenEndpointAuth { get; init; }
+    public required IReadOnlyList<string> Scopes { get; init; }
+    public required string Audience { get; init; }
+    public required string CaCertPath { get; init; }
+    public required bool AllowHttpProvider { get; init; }
+    public required string CallbackUrl { get; init; }
+    public required string LogoutPath { get; init; }
+    public required string LoginPath { get; init; }
+    public required string PostLogoutRedirectUri { get; init; }
+    public required string BackchannelLogoutPath { get; init; }
+
+    public required IReadOnlyList<string> SessionEncryptionKeys { get; init; }
+    public required string CookieDomain { get; init; }
+    public required string CookiePrefix { get; init; }
+    public required TimeSpan SessionMaxAge { get; init; }
+    public required bool ForceHttps { get; init; }
+    public required TimeSpan RefreshGracePeriod { get; init; }
+    public required bool StripAuthCookies { get; init; }
+
+    public required string UserIdentifierClaim { get; init; }
+    public required string RoleClaimName { get; init; }
+    public required string GroupClaimName { get; init; }
+    public required IReadOnlyList<string> AllowedUsers { get; init; }
+    public required IReadOnlyList<string> AllowedUserDomains { get; init; }
+    public required IReadOnlyList<string> AllowedRolesAndGroups { get; init; }
+    public required IReadOnlyList<string> ExcludedUrls { get; init; }
+    public required bool PassAuthorizationHeader { get; init; }
+    public required IReadOnlyList<ClaimHeader> ClaimHeaders { get; init; }
+    public required bool AllowCorsPreflight { get; init; }
+
+    public required bool DisableReplayDetection { get; init; }
+    public required ReplayProtection ReplayProtection { get; init; }
+    public required TimeSpan JtiCacheTtl { get; init; }
+    public required TimeSpan TokenMetadataTtl { get; init; }
+
+    public required IReadOnlyList<IPNetwork> TrustedProxies { get; init; }
+    public required string LogLevel { get; init; }
+    public required RedisOptions Redis { get; init; }
+
+    /// <summary>The absolute callback URL when ForwardAuth runs on its own auth host, else null.</summary>
+    public Uri? AbsoluteCallbackUrl =>
+        Uri.TryCreate(CallbackUrl, UriKind.Absolute, out var u) && u.Scheme.StartsWith("http", StringComparison.Ordinal) ? u : null;
+
+    public string CallbackPath => AbsoluteCallbackUrl?.AbsolutePath ?? CallbackUrl;
+}
+
+public sealed record RedisOptions
+{
+    public required bool Enabled { get; init; }
+    public required string Address { get; init; }
+    public required string Password { get; init; }
+    public required string Username { get; init; }
+    public required int Db { get; init; }
+    public required string KeyPrefix { get; init; }
+    public required CacheMode CacheMode { get; init; }
+    public required int MaxRetries { get; init; }
+    public required int PoolSize { get; init; }
+    public required int MinIdleConns { get; init; }
+    public required TimeSpan MaxConnAge { get; init; }
+    public required TimeSpan PoolTimeout { get; init; }
+    public required TimeSpan IdleTimeout { get; init; }
+    public required TimeSpan DialTimeout { get; init; }
+    public required TimeSpan ReadTimeout { get; init; }
+    public required TimeSpan WriteTimeout { get; init; }
+    public required int CircuitBreakerThreshold { get; init; }
+    public required TimeSpan CircuitBreakerTimeout { get; init; }
+    public required RedisTlsOptions Tls { get; init; }
+    public required bool ClusterMode { get; init; }
+    public required int MaxRedirects { get; init; }
+    public required bool ReadOnly { get; init; }
+    public required bool RouteByLatency { get; init; }
+    public required bool RouteRandomly { get; init; }
+    public required string SentinelMasterName { get; init; }
+}
+
+public sealed record RedisTlsOptions(bool Enabled, string CertFile, string KeyFile, string CaFile, bool InsecureSkipVerify);
+
+public sealed record ClaimHeader(string HeaderName, string ClaimPath);
+
+public enum CacheMode
+{
+    Memory,
+    Redis,
+    Hybrid,
+}
+
+public enum TokenEndpointAuth
+{
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+public enum ReplayProtection
+{
+    Local,
+    Closed,
+}

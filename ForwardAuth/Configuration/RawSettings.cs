@@ -1,0 +1,204 @@
+using YamlDotNet.RepresentationModel;
+
+namespace ForwardAuth.Configuration;
+
+/// <summary>A value as a source gave it: one scalar, or a YAML sequence.</summary>
+internal sealed record RawValue(string? Scalar, IReadOnlyList<string>? Items, string Source);
+
+/// <summary>
+/// Raw key → value pairs gathered from the sources in order (defaults → YAML → environment → command line; later
+/// wins), plus what the sources got wrong. Nothing here interprets a value.
+/// </summary>
+internal sealed class RawSettings
+{
+    private readonly Dictionary<string, RawValue> _values = new(StringComparer.OrdinalIgnoreCase);
+
+    public List<string> Errors { get; } = [];
+
+    /// <summary>Keys a source named that ForwardAuth does not know (e.g. plugin keys we do not implement).</summary>
+    public List<string> UnknownKeys { get; } = [];
+
+    public RawValue? this[string path] => _values.GetValueOrDefault(path);
+
+    public void Set(string path, RawValue value)
+    {
+        var key = SettingsCatalogue.Find(path);
+        if (key is null)
+        {
+            UnknownKeys.Add($"{path} ({value.Source})");
+            return;
+        }
+
+        _values[key.Path] = value;
+    }
+
+    public void AddYamlFile(string file)
+    {
+        if (!File.Exists(file))
+        {
+            Errors.Add($"config file '{file}' does not exist");
+            return;
+        }
+
+        try
+        {
+            using var reader = new StreamReader(file);
+            var stream = new YamlStream();
+            stream.Load(reader);
+            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            {
+                return;
+            }
+
+            AddYamlMapping(Unwrap(root), prefix: "", source: file);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            // The position is enough to find the mistake; the message never contains a value of ours.
+            Errors.Add($"config file '{file}' is not valid YAML at line {e.Start.Line}, column {e.Start.Column}");
+        }
+    }
+
+    // An operator may paste a whole Traefik Middleware, or its `plugin:` block, instead of the bare keys.
+    private static YamlMappingNode Unwrap(YamlMappingNode root)
+    {
+        string[][] wrappers = [["spec", "plugin", "traefikoidc"], ["plugin", "traefikoidc"], ["traefikoidc"]];
+        foreach (var path in wrappers)
+        {
+            YamlNode? node = root;
+            foreach (var segment in path)
+            {
+                node = node is YamlMappingNode m && m.Children.TryGetValue(new YamlScalarNode(segment), out var child) ? child : null;
+            }
+
+            if (node is YamlMappingNode found)
+            {
+                return found;
+            }
+        }
+
+        return root;
+    }
+
+    private void AddYamlMapping(YamlMappingNode mapping, string prefix, string source)
+    {
+        foreach (var (keyNode, valueNode) in mapping.Children)
+        {
+            var path = prefix + ((YamlScalarNode)keyNode).Value;
+            switch (valueNode)
+            {
+                case YamlScalarNode scalar:
+                    Set(path, new RawValue(scalar.Value ?? "", null, source));
+                    break;
+                case YamlSequenceNode sequence when sequence.Children.All(c => c is YamlScalarNode):
+                    Set(path, new RawValue(null, sequence.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList(), source));
+                    break;
+                case YamlMappingNode child when SettingsCatalogue.All.Any(k => k.Path.StartsWith(path + ".", StringComparison.OrdinalIgnoreCase)):
+                    AddYamlMapping(child, path + ".", source);
+                    break;
+                default:
+                    UnknownKeys.Add($"{path} ({source})");
+                    break;
+            }
+        }
+    }
+
+    public void AddEnvironment(Func<string, string?> getVariable)
+    {
+        foreach (var key in SettingsCatalogue.All)
+        {
+            var value = getVariable(key.EnvironmentName);
+            var fileName = key.Secret ? getVariable(key.EnvironmentName + "_FILE") : null;
+            if (!string.IsNullOrEmpty(fileName))
+            {
+                if (value is not null)
+                {
+                    Errors.Add($"{key.Path}: set either {key.EnvironmentName} or {key.EnvironmentName}_FILE, not both");
+                    continue;
+                }
+
+                value = ReadSecretFile(key, fileName);
+                if (value is null)
+                {
+                    continue;
+                }
+            }
+
+            if (value is not null)
+            {
+                Set(key.Path, new RawValue(value, null, "environment " + key.EnvironmentName));
+            }
+        }
+    }
+
+    private string? ReadSecretFile(SettingKey key, string fileName)
+    {
+        try
+        {
+            // Files written by `echo` or Kubernetes secrets often end with a newline that is not part of the secret.
+            return File.ReadAllText(fileName).TrimEnd('\r', '\n');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Errors.Add($"{key.Path}: cannot read {key.EnvironmentName}_FILE '{fileName}' ({e.GetType().Name})");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <c>--providerURL=https://…</c>, <c>--redis.address host:6379</c> or <c>--redis:address=…</c>. Arguments that name
+    /// no setting (<c>--urls</c>, <c>--config</c>) are left to the host.
+    /// </summary>
+    public void AddCommandLine(IReadOnlyList<string> args)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var name = args[i][2..];
+            string? value = null;
+            var eq = name.IndexOf('=', StringComparison.Ordinal);
+            if (eq >= 0)
+            {
+                value = name[(eq + 1)..];
+                name = name[..eq];
+            }
+
+            var key = SettingsCatalogue.Find(name);
+            if (key is null)
+            {
+                continue;
+            }
+
+            if (value is null)
+            {
+                var hasNext = i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+                value = hasNext ? args[++i] : key.Kind == SettingKind.Boolean ? "true" : "";
+            }
+
+            Set(key.Path, new RawValue(value, null, "command line --" + name));
+        }
+    }
+
+    public static string? ConfigFileFrom(IReadOnlyList<string> args, Func<string, string?> getVariable)
+    {
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i].StartsWith("--config=", StringComparison.Ordinal))
+            {
+                return args[i]["--config=".Length..];
+            }
+
+            if (args[i] == "--config" && i + 1 < args.Count)
+            {
+                return args[i + 1];
+            }
+        }
+
+        var fromEnv = getVariable("FORWARDAUTH_CONFIG");
+        return string.IsNullOrEmpty(fromEnv) ? null : fromEnv;
+    }
+}

@@ -1,0 +1,97 @@
+namespace ForwardAuth.Configuration;
+
+/// <summary>
+/// Every configuration key ForwardAuth reads. The README's configuration table, the environment names and the
+/// deployment checks are all derived from this one list.
+/// </summary>
+internal static class SettingsCatalogue
+{
+    public const string DefaultTrustedProxies =
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7";
+
+    public static readonly IReadOnlyList<SettingKey> All =
+    [
+        // OpenID Connect
+        new("providerURL", SettingKind.Text, null, "Issuer URL of the OpenID provider; discovery is read from `<providerURL>/.well-known/openid-configuration`. Must be https unless `allowHTTPProvider`."),
+        new("clientID", SettingKind.Text, null, "OAuth client id registered at the provider."),
+        new("clientSecret", SettingKind.Text, null, "OAuth client secret.", Secret: true),
+        new("tokenEndpointAuthMethod", SettingKind.Text, "client_secret_basic", "How the client authenticates at the token endpoint: `client_secret_basic` or `client_secret_post`."),
+        new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login (`openid` is always added)."),
+        new("audience", SettingKind.Text, "", "Required `aud` of bearer access tokens (default: `clientID`)."),
+        new("caCertPath", SettingKind.Text, "", "PEM file with extra CA certificates trusted for the provider's TLS."),
+        new("allowHTTPProvider", SettingKind.Boolean, "false", "Development only: permit an `http://` providerURL."),
+        new("callbackURL", SettingKind.Text, "/oauth2/callback", "Login callback: a path on the protected host, or an absolute URL for an auth-host deployment."),
+        new("logoutURL", SettingKind.Text, "/oauth2/logout", "Logout path on the protected host (also served on ForwardAuth directly)."),
+        new("loginURL", SettingKind.Text, "/oauth2/start", "Path that starts a login explicitly (`?rd=<path>`); `X-Auth-Redirect` of a 401 points here."),
+        new("postLogoutRedirectURI", SettingKind.Text, "", "Where the provider sends the browser after logout (default: `/` on the host that logged out)."),
+        new("backchannelLogoutURL", SettingKind.Text, "/oauth2/backchannel-logout", "Path of the back-channel logout endpoint (POST from the provider)."),
+
+        // Sessions and cookies
+        new("sessionEncryptionKey", SettingKind.List, null, "Session key(s), each at least 32 characters. Several (comma-separated): the first encrypts, all decrypt.", Secret: true),
+        new("cookieDomain", SettingKind.Text, "", "Domain attribute of the session cookie (empty: host-only cookie)."),
+        new("cookiePrefix", SettingKind.Text, "_forwardauth_", "Prefix of ForwardAuth's cookie names."),
+        new("sessionMaxAge", SettingKind.Integer, "86400", "Absolute session lifetime in seconds; never extended by refresh.", Min: 60, Max: 31_536_000),
+        new("sessionTTL", SettingKind.Integer, "", "`SESSION_TTL` of the reference document: alias of `sessionMaxAge` (seconds).", Min: 60, Max: 31_536_000),
+        new("forceHTTPS", SettingKind.Boolean, "false", "Treat every request as https (Secure cookies, https redirect URLs) whatever `X-Forwarded-Proto` says."),
+        new("refreshGracePeriodSeconds", SettingKind.Integer, "60", "Refresh tokens this many seconds before they expire.", Min: 0, Max: 86_400),
+        new("stripAuthCookies", SettingKind.Boolean, "false", "On 200, return a `Cookie` header without ForwardAuth's cookies (copy it with `authResponseHeaders`)."),
+
+        // Identity and policy
+        new("userIdentifierClaim", SettingKind.Text, "email", "Claim that identifies the user (falls back to `sub`)."),
+        new("roleClaimName", SettingKind.Text, "roles", "Claim (dotted path allowed, e.g. `realm_access.roles`) holding roles."),
+        new("groupClaimName", SettingKind.Text, "groups", "Claim (dotted path allowed) holding groups."),
+        new("allowedUsers", SettingKind.List, "", "Identifiers or emails allowed (case-insensitive). Empty: anyone the other rules allow."),
+        new("allowedUserDomains", SettingKind.List, "", "Email domains allowed (exact, case-insensitive)."),
+        new("allowedRolesAndGroups", SettingKind.List, "", "Roles or groups of which the user needs at least one."),
+        new("excludedURLs", SettingKind.List, "", "Path prefixes (segment boundaries, normalised path only) served without authentication."),
+        new("passAuthorizationHeader", SettingKind.Boolean, "false", "On 200, return `Authorization: Bearer <access token>` of the session."),
+        new("claimHeaders", SettingKind.List, "", "Extra identity headers as `Header-Name=claim.path` pairs."),
+        new("allowCorsPreflight", SettingKind.Boolean, "true", "Let CORS preflight requests (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) through without authentication."),
+
+        // Tokens and replay
+        new("disableReplayDetection", SettingKind.Boolean, "false", "Skip the single-use check of ID-token `jti` (login `state` stays single-use)."),
+        new("replayProtection", SettingKind.Text, "local", "Single-use markers while Redis is unreachable: `local` (per replica memory) or `closed` (refuse logins)."),
+        new("jtiCacheTTL", SettingKind.Integer, "3600", "`JTI_CACHE_TTL`: the longest a single-use marker is kept (seconds).", Min: 60, Max: 604_800),
+        new("tokenMetadataTTL", SettingKind.Integer, "300", "`TOKEN_METADATA_TTL`: how long validated tokens and provider metadata are cached locally (seconds).", Min: 1, Max: 86_400),
+
+        // Service
+        new("trustedProxies", SettingKind.List, DefaultTrustedProxies, "CIDRs whose `X-Forwarded-*` headers are believed; other peers' forwarded headers are ignored."),
+        new("logLevel", SettingKind.Text, "info", "`debug`, `info`, `warn` or `error`."),
+
+        // Redis (reference document, "Configuration Reference")
+        new("redis.enabled", SettingKind.Boolean, "false", "Use Redis for shared state."),
+        new("redis.address", SettingKind.Text, "localhost:6379", "`host:port`, comma-separated for several nodes (Sentinel or Cluster)."),
+        new("redis.password", SettingKind.Text, "", "Redis password (`requirepass` or the ACL user's).", Secret: true),
+        new("redis.username", SettingKind.Text, "", "ACL user name (Redis 6+)."),
+        new("redis.db", SettingKind.Integer, "0", "Database number (standalone and Sentinel).", Min: 0, Max: 15),
+        new("redis.keyPrefix", SettingKind.Text, "traefikoidc", "Prefix of every key (`<keyPrefix>:<kind>:<id>`)."),
+        new("redis.cacheMode", SettingKind.Text, "", "`memory`, `redis` or `hybrid` (default: `hybrid` when Redis is enabled, else `memory`)."),
+        new("redis.maxRetries", SettingKind.Integer, "3", "Retries of a failed idempotent command before it counts as a failure.", Min: 0, Max: 20),
+        new("redis.poolSize", SettingKind.Integer, "10", "Connection pool size.", Min: 1, Max: 1000),
+        new("redis.minIdleConns", SettingKind.Integer, "5", "Minimum idle connections.", Min: 0, Max: 1000),
+        new("redis.maxConnAge", SettingKind.Integer, "3600", "Maximum connection age in seconds (0: unlimited).", Min: 0, Max: 604_800),
+        new("redis.poolTimeout", SettingKind.Integer, "4", "Seconds to wait for a free connection.", Min: 1, Max: 600),
+        new("redis.idleTimeout", SettingKind.Integer, "900", "Seconds after which an idle connection is closed.", Min: 0, Max: 86_400),
+        new("redis.dialTimeout", SettingKind.Integer, "5", "Connect timeout in seconds.", Min: 1, Max: 600),
+        new("redis.readTimeout", SettingKind.Integer, "3", "Read timeout in seconds.", Min: 1, Max: 600),
+        new("redis.writeTimeout", SettingKind.Integer, "3", "Write timeout in seconds.", Min: 1, Max: 600),
+        new("redis.circuitBreakerThreshold", SettingKind.Integer, "5", "Consecutive connection/timeout failures that open the circuit breaker.", Min: 1, Max: 1000),
+        new("redis.circuitBreakerTimeout", SettingKind.Integer, "60", "Seconds the breaker stays open before probing Redis again.", Min: 1, Max: 3600),
+        new("redis.tls.enabled", SettingKind.Boolean, "false", "Connect with TLS."),
+        new("redis.tls.certFile", SettingKind.Text, "", "Client certificate (PEM) for mutual TLS."),
+        new("redis.tls.keyFile", SettingKind.Text, "", "Client private key (PEM) for mutual TLS."),
+        new("redis.tls.caFile", SettingKind.Text, "", "CA certificate (PEM) that signed the server's certificate."),
+        new("redis.tls.insecureSkipVerify", SettingKind.Boolean, "false", "Accept any server certificate (testing only)."),
+        new("redis.clusterMode", SettingKind.Boolean, "false", "The addresses are Redis Cluster nodes."),
+        new("redis.maxRedirects", SettingKind.Integer, "3", "Cluster MOVED/ASK redirects followed per command.", Min: 0, Max: 100),
+        new("redis.readOnly", SettingKind.Boolean, "false", "Cluster: allow reads from replicas."),
+        new("redis.routeByLatency", SettingKind.Boolean, "false", "Cluster: read from the node with the lowest latency."),
+        new("redis.routeRandomly", SettingKind.Boolean, "false", "Cluster: read from a random node."),
+        new("redis.sentinelMasterName", SettingKind.Text, "", "Sentinel: name of the monitored master (the addresses are then Sentinels)."),
+    ];
+
+    private static readonly Dictionary<string, SettingKey> ByPath =
+        All.ToDictionary(k => k.Path, StringComparer.OrdinalIgnoreCase);
+
+    public static SettingKey? Find(string path) => ByPath.GetValueOrDefault(path.Replace(':', '.'));
+}

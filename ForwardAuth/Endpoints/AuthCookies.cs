@@ -1,0 +1,57 @@
+using ForwardAuth.Configuration;
+
+namespace ForwardAuth.Endpoints;
+
+/// <summary>
+/// Writes ForwardAuth's cookies: <c>HttpOnly</c>, <c>SameSite=Lax</c> (sent on the provider's top-level redirect back),
+/// <c>Path=/</c>, <c>Secure</c> unless the original request was plain http (and <c>forceHTTPS</c> is off), domain from
+/// <c>cookieDomain</c>.
+/// </summary>
+internal static class AuthCookies
+{
+    public static void Set(HttpResponse response, ForwardedRequest request, ForwardAuthOptions options, string name, string value, TimeSpan maxAge) =>
+        response.Cookies.Append(name, value, Options(request, options, maxAge));
+
+    public static void Clear(HttpResponse response, ForwardedRequest request, ForwardAuthOptions options, string name)
+    {
+        var cookie = Options(request, options, TimeSpan.Zero);
+        cookie.Expires = DateTimeOffset.UnixEpoch;
+        response.Cookies.Append(name, "", cookie);
+    }
+
+    private static CookieOptions Options(ForwardedRequest request, ForwardAuthOptions options, TimeSpan maxAge) => new()
+    {
+        HttpOnly = true,
+        Secure = request.Proto == "https",
+        SameSite = SameSiteMode.Lax,
+        Path = "/",
+        Domain = options.CookieDomain.Length > 0 ? options.CookieDomain : null,
+        MaxAge = maxAge,
+        IsEssential = true,
+    };
+
+    /// <summary>A cookie of the original request (the proxy forwards the client's <c>Cookie</c> header).</summary>
+    public static string? Read(IHeaderDictionary headers, string name)
+    {
+        foreach (var header in headers.Cookie)
+        {
+            foreach (var part in (header ?? "").Split(';'))
+            {
+                var eq = part.IndexOf('=', StringComparison.Ordinal);
+                if (eq > 0 && part.AsSpan(0, eq).Trim().SequenceEqual(name))
+                {
+                    return part[(eq + 1)..].Trim().Trim('"');
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The <c>Cookie</c> header without ForwardAuth's own cookies (for <c>stripAuthCookies</c>).</summary>
+    public static string WithoutOwnCookies(IHeaderDictionary headers, string prefix) =>
+        string.Join("; ", headers.Cookie
+            .SelectMany(h => (h ?? "").Split(';'))
+            .Select(p => p.Trim())
+            .Where(p => p.Length > 0 && !p.StartsWith(prefix, StringComparison.Ordinal)));
+}

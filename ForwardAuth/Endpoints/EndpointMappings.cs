@@ -1,0 +1,25 @@
+using ForwardAuth.Configuration;
+
+namespace ForwardAuth.Endpoints;
+
+/// <summary>The route table, on one screen.</summary>
+internal static class EndpointMappings
+{
+    public static WebApplication MapForwardAuth(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<ForwardAuthOptions>();
+
+        // The forwardAuth address. Traefik always sends GET; any method is judged the same way.
+        app.Map("/auth", VerifyEndpoint.HandleAsync);
+
+        // Served directly for auth-host deployments (and reachable through the forward-auth exchange as well).
+        app.Map(options.CallbackPath, LoginEndpoints.CallbackDirectAsync);
+        app.Map(options.LogoutPath, LoginEndpoints.LogoutDirectAsync);
+        app.Map(options.LoginPath, LoginEndpoints.StartDirectAsync);
+
+        app.MapGet("/healthz", HealthEndpoints.Live);
+        app.MapGet("/readyz", HealthEndpoints.ReadyAsync);
+        app.MapGet("/health", HealthEndpoints.DetailedAsync);
+        return app;
+    }
+}

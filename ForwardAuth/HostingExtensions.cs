@@ -1,0 +1,106 @@
+using System.Text;
+using ForwardAuth.Auth;
+using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
+using ForwardAuth.Endpoints;
+using ForwardAuth.Observability;
+using Log = ForwardAuth.Observability.Log;
+using ForwardAuth.Oidc;
+using ForwardAuth.Sessions;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace ForwardAuth;
+
+/// <summary>Every registration and the middleware order.</summary>
+public static class HostingExtensions
+{
+    public const string DefaultUrls = "http://0.0.0.0:4181";
+
+    /// <summary>
+    /// Builds the application from command-line arguments and environment. Throws <see cref="ConfigurationException"/>
+    /// naming every bad key. <paramref name="configureServices"/> lets tests replace a service (e.g. the clock).
+    /// </summary>
+    public static WebApplication Build(string[] args, Func<string, string?> getVariable, Action<IServiceCollection>? configureServices = null)
+    {
+        var options = ConfigurationLoader.Load(args, getVariable, out var unknownKeys);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(getVariable("ASPNETCORE_URLS")))
+        {
+            builder.WebHost.UseUrls(DefaultUrls);
+        }
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // Names and groups may be non-ASCII; send them as UTF-8 rather than fail the response.
+            k.ResponseHeaderEncodingSelector = _ => Encoding.UTF8;
+        });
+        Serilog.SerilogServiceCollectionExtensions.AddSerilog(builder.Services, (_, logger) => ConfigureLogging(logger, options.LogLevel));
+        builder.Services.AddForwardAuth(options);
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        var startupLogger = app.Services.GetRequiredService<ILogger<ForwardAuthOptions>>();
+        foreach (var key in unknownKeys)
+        {
+            Log.UnknownConfigurationKey(startupLogger, key);
+        }
+
+        app.MapForwardAuth();
+        return app;
+    }
+
+    internal static IServiceCollection AddForwardAuth(this IServiceCollection services, ForwardAuthOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddProviderHttpClient(options);
+        services.AddSingleton<ProviderMetadata>();
+        services.AddSingleton<TokenValidator>();
+        services.AddSingleton<OidcProtocol>();
+        services.AddCacheBackend(options);
+        services.AddSingleton<SessionCookie>();
+        services.AddSingleton<SessionStore>();
+        services.AddSingleton<LoginStore>();
+        services.AddSingleton<ReplayGuard>();
+        services.AddSingleton<LoginFlow>();
+        services.AddSingleton<RequestVerifier>();
+        services.AddHostedService<StartupWarmup>();
+        return services;
+    }
+
+    private static void AddCacheBackend(this IServiceCollection services, ForwardAuthOptions options)
+    {
+        var redis = options.Redis;
+        if (!redis.Enabled || redis.CacheMode == CacheMode.Memory)
+        {
+            services.AddSingleton(sp => new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<MemoryCacheBackend>());
+            return;
+        }
+
+        services.AddSingleton(redis);
+        services.AddSingleton<RedisConnection>();
+        services.AddSingleton<ICacheBackend, RedisCacheBackend>();
+    }
+
+    private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)
+    {
+        var minimum = level switch
+        {
+            "debug" => LogEventLevel.Debug,
+            "warn" => LogEventLevel.Warning,
+            "error" => LogEventLevel.Error,
+            _ => LogEventLevel.Information,
+        };
+
+        // Framework request logs would print callback URLs (code, state): keep them at Warning whatever the level.
+        logger.MinimumLevel.Is(minimum)
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("System", LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(new RenderedCompactJsonFormatter());
+    }
+}

@@ -1,0 +1,72 @@
+namespace ForwardAuth.Observability;
+
+/// <summary>
+/// Every log line of the service, with stable event ids. Parameters are chosen so that no token, cookie, secret or
+/// encryption key can reach a log: identifiers and reasons only.
+/// </summary>
+internal static partial class Log
+{
+    // 1xx: the store
+    [LoggerMessage(100, LogLevel.Information, "Redis cache initialized (address {Address}, mode {CacheMode}, key prefix {KeyPrefix}, connected {Connected})")]
+    public static partial void RedisCacheInitialized(ILogger logger, string address, string cacheMode, string keyPrefix, bool connected);
+
+    [LoggerMessage(101, LogLevel.Warning, "Redis connection to {Endpoint} failed ({FailureType}): {Hint}")]
+    public static partial void RedisConnectionFailed(ILogger logger, string endpoint, string failureType, string hint);
+
+    [LoggerMessage(102, LogLevel.Information, "Redis connection restored ({Endpoint})")]
+    public static partial void RedisConnectionRestored(ILogger logger, string endpoint);
+
+    [LoggerMessage(103, LogLevel.Warning, "Shared store unavailable during {Operation}: {Hint}")]
+    public static partial void StoreUnavailable(ILogger logger, string operation, string hint);
+
+    [LoggerMessage(104, LogLevel.Warning, "Cache mode {Requested} is not available yet; running as {Actual}")]
+    public static partial void CacheModeSubstituted(ILogger logger, string requested, string actual);
+
+    [LoggerMessage(105, LogLevel.Information, "Redis is disabled (redis.enabled=false): using the in-memory store, single replica only")]
+    public static partial void RedisDisabled(ILogger logger);
+
+    // 2xx: login, sessions, logout
+    [LoggerMessage(200, LogLevel.Information, "Login started for host {Host} (login {LoginId})")]
+    public static partial void LoginStarted(ILogger logger, string host, string loginId);
+
+    [LoggerMessage(201, LogLevel.Information, "Login completed for {User} (login {LoginId})")]
+    public static partial void LoginCompleted(ILogger logger, string user, string loginId);
+
+    [LoggerMessage(202, LogLevel.Warning, "Login failed: {Reason}")]
+    public static partial void LoginFailed(ILogger logger, string reason);
+
+    [LoggerMessage(203, LogLevel.Information, "Logout of {User}")]
+    public static partial void LoggedOut(ILogger logger, string user);
+
+    [LoggerMessage(204, LogLevel.Information, "Session of {User} adopted into the store from its sealed cookie")]
+    public static partial void SessionAdopted(ILogger logger, string user);
+
+    [LoggerMessage(205, LogLevel.Warning, "Token endpoint refused the code: {Error}")]
+    public static partial void TokenExchangeFailed(ILogger logger, string error);
+
+    [LoggerMessage(206, LogLevel.Warning, "Refresh token revocation failed: {Error}")]
+    public static partial void RevocationFailed(ILogger logger, string error);
+
+    // 3xx: requests
+    [LoggerMessage(300, LogLevel.Debug, "Bearer token refused: {Reason}")]
+    public static partial void BearerRejected(ILogger logger, string reason);
+
+    [LoggerMessage(301, LogLevel.Information, "Malformed forwarded request refused: {Reason}")]
+    public static partial void ForwardedRequestRejected(ILogger logger, string reason);
+
+    [LoggerMessage(302, LogLevel.Debug, "Forwarded headers from untrusted peer {Peer} ignored")]
+    public static partial void UntrustedPeer(ILogger logger, string peer);
+
+    [LoggerMessage(303, LogLevel.Debug, "Session cookie refused: {Reason}")]
+    public static partial void CookieRejected(ILogger logger, string reason);
+
+    // 4xx: provider and configuration
+    [LoggerMessage(400, LogLevel.Information, "OpenID provider metadata loaded from {Issuer}")]
+    public static partial void DiscoveryLoaded(ILogger logger, string issuer);
+
+    [LoggerMessage(401, LogLevel.Warning, "OpenID provider discovery failed at {ProviderUrl}: {Reason}")]
+    public static partial void DiscoveryFailed(ILogger logger, string providerUrl, string reason);
+
+    [LoggerMessage(402, LogLevel.Warning, "Unknown configuration key ignored: {Key}")]
+    public static partial void UnknownConfigurationKey(ILogger logger, string key);
+}

@@ -1,0 +1,96 @@
+using System.Buffers.Text;
+using System.Security.Cryptography;
+using System.Text;
+using Duende.IdentityModel.Client;
+using ForwardAuth.Configuration;
+
+namespace ForwardAuth.Oidc;
+
+/// <summary>PKCE pair: the verifier stays in the login record, the S256 challenge goes to the provider.</summary>
+internal sealed record Pkce(string Verifier, string Challenge)
+{
+    public static Pkce Create()
+    {
+        var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
+        return new Pkce(verifier, challenge);
+    }
+}
+
+/// <summary>
+/// The OAuth/OIDC protocol messages, built and sent with Duende.IdentityModel: authorize URL, code exchange,
+/// refresh-token revocation and the end-session URL.
+/// </summary>
+internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options)
+{
+    private ClientCredentialStyle CredentialStyle => options.TokenEndpointAuth == TokenEndpointAuth.ClientSecretPost
+        ? ClientCredentialStyle.PostBody
+        : ClientCredentialStyle.AuthorizationHeader;
+
+    public async Task<string> AuthorizeUrlAsync(string state, string nonce, Pkce pkce, string redirectUri, CancellationToken cancellationToken)
+    {
+        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        return new RequestUrl(configuration.AuthorizationEndpoint).CreateAuthorizeUrl(
+            clientId: options.ClientId,
+            responseType: "code",
+            scope: string.Join(' ', options.Scopes),
+            redirectUri: redirectUri,
+            state: state,
+            nonce: nonce,
+            codeChallenge: pkce.Challenge,
+            codeChallengeMethod: "S256");
+    }
+
+    public async Task<TokenResponse> ExchangeCodeAsync(string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)
+    {
+        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        using var request = new AuthorizationCodeTokenRequest
+        {
+            Address = configuration.TokenEndpoint,
+            ClientId = options.ClientId,
+            ClientSecret = options.ClientSecret,
+            ClientCredentialStyle = CredentialStyle,
+            Code = code,
+            RedirectUri = redirectUri,
+            CodeVerifier = codeVerifier,
+        };
+        return await httpClients.CreateClient(ProviderHttp.ClientName).RequestAuthorizationCodeTokenAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Revokes a refresh token where the provider has a revocation endpoint; returns the error, if any.</summary>
+    public async Task<string?> RevokeRefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        var endpoint = configuration.AdditionalData.TryGetValue("revocation_endpoint", out var value) ? value as string : null;
+        if (string.IsNullOrEmpty(endpoint))
+        {
+            return null;
+        }
+
+        using var request = new TokenRevocationRequest
+        {
+            Address = endpoint,
+            ClientId = options.ClientId,
+            ClientSecret = options.ClientSecret,
+            ClientCredentialStyle = CredentialStyle,
+            Token = refreshToken,
+            TokenTypeHint = "refresh_token",
+        };
+        var response = await httpClients.CreateClient(ProviderHttp.ClientName).RevokeTokenAsync(request, cancellationToken).ConfigureAwait(false);
+        return response.IsError ? response.Error : null;
+    }
+
+    /// <summary>The provider's end-session URL, or null when it has none.</summary>
+    public async Task<string?> EndSessionUrlAsync(string? idTokenHint, string postLogoutRedirectUri, CancellationToken cancellationToken)
+    {
+        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(configuration.EndSessionEndpoint))
+        {
+            return null;
+        }
+
+        return new RequestUrl(configuration.EndSessionEndpoint).CreateEndSessionUrl(
+            idTokenHint: idTokenHint,
+            postLogoutRedirectUri: postLogoutRedirectUri);
+    }
+}

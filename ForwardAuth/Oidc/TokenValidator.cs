@@ -1,0 +1,165 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using ForwardAuth.Configuration;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ForwardAuth.Oidc;
+
+/// <summary>The outcome of checking a token: a value, never an exception.</summary>
+internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdentity? Identity)
+{
+    public bool IsValid => Error is null;
+
+    public static TokenCheck Invalid(string error) => new(error, null, null);
+}
+
+/// <summary>
+/// ID-token and bearer access-token validation with <see cref="JsonWebTokenHandler"/> against the provider's JWKS:
+/// asymmetric algorithms only, issuer, audience, lifetime with a bounded skew.
+/// </summary>
+internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptions options, TimeProvider time)
+{
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
+
+    // `none` and HMAC (HS*) are absent on purpose: a public key must never be usable as a shared secret.
+    private static readonly string[] AllowedAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    private static readonly string[] IdTokenOnlyClaims = ["nonce", "at_hash", "c_hash", "s_hash"];
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+
+    public async Task<TokenCheck> ValidateIdTokenAsync(string idToken, string expectedNonce, CancellationToken cancellationToken)
+    {
+        var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            return check;
+        }
+
+        var token = check.Token!;
+        var nonce = token.TryGetPayloadValue<string>("nonce", out var n) ? n : null;
+        if (nonce is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(nonce), Encoding.UTF8.GetBytes(expectedNonce)))
+        {
+            return TokenCheck.Invalid("nonce does not match the login");
+        }
+
+        var audiences = token.Audiences.ToList();
+        var azp = token.TryGetPayloadValue<string>("azp", out var a) ? a : null;
+        if ((audiences.Count > 1 || azp is not null) && azp != options.ClientId)
+        {
+            return TokenCheck.Invalid("azp is not this client");
+        }
+
+        return check;
+    }
+
+    public async Task<TokenCheck> ValidateAccessTokenAsync(string accessToken, CancellationToken cancellationToken)
+    {
+        var audience = options.Audience.Length > 0 ? options.Audience : options.ClientId;
+        var check = await ValidateAsync(accessToken, [audience], cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            return check;
+        }
+
+        // An ID token is not an access token. RFC 9068 tokens say so in `typ`; otherwise ID-token-only claims refuse it.
+        var typ = check.Token!.Typ;
+        var isAccessTokenType = string.Equals(typ, "at+jwt", StringComparison.OrdinalIgnoreCase)
+            || string.Equals(typ, "application/at+jwt", StringComparison.OrdinalIgnoreCase);
+        if (!isAccessTokenType && IdTokenOnlyClaims.Any(c => check.Token.TryGetPayloadValue<object>(c, out _)))
+        {
+            return TokenCheck.Invalid("an ID token is not accepted as an access token");
+        }
+
+        return check;
+    }
+
+    private async Task<TokenCheck> ValidateAsync(string jwt, string[] audiences, CancellationToken cancellationToken)
+    {
+        if (jwt.Length > 16 * 1024 || !_handler.CanReadToken(jwt))
+        {
+            return TokenCheck.Invalid("not a well-formed JWT");
+        }
+
+        OpenIdConnectConfiguration configuration;
+        try
+        {
+            configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            return TokenCheck.Invalid("provider metadata unavailable");
+        }
+
+        var result = await _handler.ValidateTokenAsync(jwt, Parameters(configuration, audiences)).ConfigureAwait(false);
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        {
+            // Perhaps the provider rotated its keys: refetch (rate-limited) and try once more.
+            metadata.RequestRefresh();
+            configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+            result = await _handler.ValidateTokenAsync(jwt, Parameters(configuration, audiences)).ConfigureAwait(false);
+        }
+
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
+        {
+            return TokenCheck.Invalid(result.Exception is SecurityTokenInvalidLifetimeException && result.SecurityToken is JsonWebToken t
+                ? LifetimeProblem(t.ValidFrom == DateTime.MinValue ? null : t.ValidFrom, t.ValidTo == DateTime.MinValue ? null : t.ValidTo) ?? "invalid lifetime"
+                : Describe(result.Exception));
+        }
+
+        using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
+        var identity = UserIdentity.FromClaims(payload.RootElement, options);
+        return identity is null ? TokenCheck.Invalid("token has no subject") : new TokenCheck(null, token, identity);
+    }
+
+    private TokenValidationParameters Parameters(OpenIdConnectConfiguration configuration, string[] audiences) => new()
+    {
+        ValidIssuer = configuration.Issuer,
+        ValidAudiences = audiences,
+        IssuerSigningKeys = configuration.SigningKeys,
+        ValidAlgorithms = AllowedAlgorithms,
+        RequireSignedTokens = true,
+        RequireExpirationTime = true,
+        ValidateLifetime = true,
+        ClockSkew = ClockSkew,
+        // The library's own clock is not injectable; this delegate applies the same rule on our TimeProvider.
+        LifetimeValidator = (notBefore, expires, _, _) => LifetimeProblem(notBefore, expires) is null,
+        TryAllIssuerSigningKeys = false,
+    };
+
+    private string? LifetimeProblem(DateTime? notBefore, DateTime? expires)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        if (expires is null)
+        {
+            return "token has no expiry";
+        }
+
+        if (notBefore is { } nbf && nbf > now + ClockSkew)
+        {
+            return "token not yet valid";
+        }
+
+        return expires.Value < now - ClockSkew ? "token expired" : null;
+    }
+
+    private static string Describe(Exception? e) => e switch
+    {
+        SecurityTokenInvalidLifetimeException => "token expired or not yet valid",
+        SecurityTokenInvalidIssuerException => "wrong issuer",
+        SecurityTokenInvalidAudienceException => "wrong audience",
+        SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
+        SecurityTokenSignatureKeyNotFoundException => "unknown signing key",
+        SecurityTokenInvalidSignatureException => "invalid signature",
+        SecurityTokenNoExpirationException => "token has no expiry",
+        null => "invalid token",
+        _ => "invalid token (" + e.GetType().Name + ")",
+    };
+}

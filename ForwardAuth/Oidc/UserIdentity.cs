@@ -1,0 +1,120 @@
+using System.Text.Json;
+using ForwardAuth.Configuration;
+
+namespace ForwardAuth.Oidc;
+
+/// <summary>Who the user is, as the policy and the identity headers need it.</summary>
+/// <param name="Groups">Roles and groups; null when unknown (a session decided from a minimal cookie).</param>
+internal sealed record UserIdentity(
+    string Subject,
+    string Identifier,
+    string? Email,
+    string? PreferredUsername,
+    IReadOnlyList<string>? Groups,
+    IReadOnlyDictionary<string, string> ClaimValues)
+{
+    private const int MaxGroups = 1000;
+    private const int MaxValueLength = 1024;
+
+    /// <summary>Builds the identity from a token payload, following the configured claim names (dotted paths allowed).</summary>
+    public static UserIdentity? FromClaims(JsonElement payload, ForwardAuthOptions options)
+    {
+        var subject = StringClaim(payload, "sub");
+        if (string.IsNullOrEmpty(subject))
+        {
+            return null;
+        }
+
+        // email_verified, when the provider sends it, is honoured: an unverified address is no identity at all.
+        var email = StringClaim(payload, "email");
+        if (Find(payload, "email_verified") is { } verified && !IsTrue(verified))
+        {
+            email = null;
+        }
+
+        var identifier = options.UserIdentifierClaim == "email" ? email : StringClaim(payload, options.UserIdentifierClaim);
+        var groups = Strings(Find(payload, options.GroupClaimName))
+            .Concat(Strings(Find(payload, options.RoleClaimName)))
+            .Distinct(StringComparer.Ordinal)
+            .Take(MaxGroups)
+            .ToList();
+
+        var claimValues = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var header in options.ClaimHeaders)
+        {
+            if (Find(payload, header.ClaimPath) is { } value)
+            {
+                claimValues[header.ClaimPath] = string.Join(',', Strings(value));
+            }
+        }
+
+        return new UserIdentity(
+            subject,
+            string.IsNullOrEmpty(identifier) ? subject : identifier,
+            email,
+            StringClaim(payload, "preferred_username"),
+            groups,
+            claimValues);
+    }
+
+    /// <summary>Follows <c>a.b.c</c> through nested objects; a claim whose own name contains dots is found too.</summary>
+    internal static JsonElement? Find(JsonElement payload, string path)
+    {
+        if (payload.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        if (payload.TryGetProperty(path, out var direct))
+        {
+            return direct;
+        }
+
+        var current = payload;
+        foreach (var segment in path.Split('.'))
+        {
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(segment, out current))
+            {
+                return null;
+            }
+        }
+
+        return current;
+    }
+
+    private static string? StringClaim(JsonElement payload, string path) =>
+        Find(payload, path) is { ValueKind: JsonValueKind.String } e ? Limit(e.GetString()) : null;
+
+    private static bool IsTrue(JsonElement e) =>
+        e.ValueKind == JsonValueKind.True || (e.ValueKind == JsonValueKind.String && string.Equals(e.GetString(), "true", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A claim as a list of strings: a string, an array of strings/numbers, or nothing.</summary>
+    private static IEnumerable<string> Strings(JsonElement? element)
+    {
+        switch (element)
+        {
+            case { ValueKind: JsonValueKind.String } s when Limit(s.GetString()) is { Length: > 0 } one:
+                yield return one;
+                break;
+            case { ValueKind: JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False } n:
+                yield return n.GetRawText();
+                break;
+            case { ValueKind: JsonValueKind.Array } array:
+                foreach (var item in array.EnumerateArray().Take(MaxGroups))
+                {
+                    if (item.ValueKind == JsonValueKind.String && Limit(item.GetString()) is { Length: > 0 } text)
+                    {
+                        yield return text;
+                    }
+                    else if (item.ValueKind == JsonValueKind.Number)
+                    {
+                        yield return item.GetRawText();
+                    }
+                }
+
+                break;
+        }
+    }
+
+    private static string? Limit(string? s) => s is null || s.Length <= MaxValueLength ? s : null;
+}

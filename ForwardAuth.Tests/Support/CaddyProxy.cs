@@ -1,0 +1,81 @@
+using System.Globalization;
+
+namespace ForwardAuth.Tests.Support;
+
+/// <summary>
+/// Caddy as the forward-auth proxy: it speaks Traefik's forwardAuth protocol (always GET, X-Forwarded-Method/Uri/
+/// Host/Proto/For, non-2xx answers passed to the client, named headers copied on 2xx).
+/// </summary>
+internal sealed class CaddyProxy : IAsyncDisposable
+{
+    public const string CopiedHeaders =
+        "X-Forwarded-User X-Auth-Request-User X-Auth-Request-Email X-Auth-Request-Groups X-Auth-Request-Preferred-Username";
+
+    private readonly ExternalProcess _process;
+    private readonly string _directory;
+
+    private CaddyProxy(ExternalProcess process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string BaseUrl => $"http://127.0.0.1:{Port}";
+
+    /// <summary>A forward_auth block in front of the backend; <paramref name="siteBody"/> replaces it when given.</summary>
+    public static string ForwardAuthTo(IEnumerable<string> upstreams, int backendPort, string? matcher = null) => $$"""
+            forward_auth {{matcher}} {{string.Join(' ', upstreams)}} {
+                uri /auth
+                copy_headers {{CopiedHeaders}}
+                lb_policy round_robin
+            }
+            reverse_proxy 127.0.0.1:{{backendPort}}
+        """;
+
+    public static async Task<CaddyProxy> StartAsync(int port, string siteBody)
+    {
+        var directory = TestPaths.NewTempDirectory("caddy");
+        var caddyfile = Path.Combine(directory, "Caddyfile");
+        await File.WriteAllTextAsync(caddyfile, $$"""
+            {
+                admin off
+                auto_https off
+                persist_config off
+                storage file_system {{directory}}
+            }
+            http://127.0.0.1:{{port}} {
+                route {
+            {{siteBody}}
+                }
+            }
+            """);
+        var env = new Dictionary<string, string> { ["HOME"] = directory, ["XDG_DATA_HOME"] = directory, ["XDG_CONFIG_HOME"] = directory };
+        var process = ExternalProcess.Start(TestPaths.RequireExecutable("caddy"), ["run", "--config", caddyfile, "--adapter", "caddyfile"], env, directory);
+        var proxy = new CaddyProxy(process, directory, port);
+        await TestPaths.WaitUntilAsync(
+            async () =>
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync("127.0.0.1", port);
+                return true;
+            },
+            TimeSpan.FromSeconds(15),
+            "caddy to listen on " + port.ToString(CultureInfo.InvariantCulture));
+        return proxy;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace ForwardAuth.Tests.Support;
+
+/// <summary>
+/// The real OpenID provider (oidc-provider on Node, the local stack's dev provider) on a free loopback port. Its
+/// signing key is generated here, so tests can also mint tokens the provider itself would sign — and forge others.
+/// </summary>
+internal sealed class OidcProvider : IAsyncDisposable
+{
+    public const string ClientId = "forwardauth";
+    public const string ClientSecret = "forwardauth-test-secret";
+    public const string TestRedirectUri = "http://127.0.0.1:9/test-callback";
+    public const string KeyId = "test-key-1";
+
+    private readonly ExternalProcess _process;
+    private readonly string _directory;
+
+    private OidcProvider(ExternalProcess process, string directory, int port, RsaSecurityKey key)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+        SigningKey = key;
+    }
+
+    public int Port { get; }
+
+    public string Issuer => $"http://localhost:{Port}";
+
+    public RsaSecurityKey SigningKey { get; }
+
+    public IReadOnlyCollection<string> Output => _process.Output;
+
+    public sealed record Settings
+    {
+        public IReadOnlyList<string> RedirectUris { get; init; } = [];
+        public IReadOnlyList<string> PostLogoutRedirectUris { get; init; } = [];
+        /// <summary>A login name, "hint" (use login_hint), or null for the interactive dev pages.</summary>
+        public string? AutoLogin { get; init; } = "alice";
+        public string? AccessTokenResource { get; init; }
+        public int? AccessTokenTtl { get; init; }
+        public int? IdTokenTtl { get; init; }
+        public bool RotateRefreshTokens { get; init; }
+        public string? UsersFile { get; init; }
+    }
+
+    public static async Task<OidcProvider> StartAsync(Settings settings)
+    {
+        if (!Directory.Exists(Path.Combine(TestPaths.ProviderDirectory, "node_modules", "oidc-provider")))
+        {
+            throw new InvalidOperationException("oidc-provider is not installed: run the test command (.ci/test), which runs npm ci in examples/local/oidc-provider");
+        }
+
+        var directory = TestPaths.NewTempDirectory("oidc");
+        var rsa = RSA.Create(2048);
+        var key = new RsaSecurityKey(rsa) { KeyId = KeyId };
+        var jwksFile = Path.Combine(directory, "jwks.json");
+        await File.WriteAllTextAsync(jwksFile, PrivateJwks(rsa));
+
+        var port = TestPaths.FreePort();
+        var env = new Dictionary<string, string>
+        {
+            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
+            ["HOST"] = "127.0.0.1",
+            ["ISSUER"] = $"http://localhost:{port}",
+            ["CLIENT_ID"] = ClientId,
+            ["CLIENT_SECRET"] = ClientSecret,
+            ["REDIRECT_URIS"] = string.Join(',', settings.RedirectUris.Append(TestRedirectUri)),
+            ["POST_LOGOUT_REDIRECT_URIS"] = string.Join(',', settings.PostLogoutRedirectUris.DefaultIfEmpty("http://127.0.0.1:9/")),
+            ["JWKS_FILE"] = jwksFile,
+            ["ROTATE_REFRESH_TOKENS"] = settings.RotateRefreshTokens ? "true" : "false",
+        };
+        Add(env, "AUTO_LOGIN", settings.AutoLogin);
+        Add(env, "ACCESS_TOKEN_RESOURCE", settings.AccessTokenResource);
+        Add(env, "ACCESS_TOKEN_TTL", settings.AccessTokenTtl?.ToString(CultureInfo.InvariantCulture));
+        Add(env, "ID_TOKEN_TTL", settings.IdTokenTtl?.ToString(CultureInfo.InvariantCulture));
+        Add(env, "USERS_FILE", settings.UsersFile);
+
+        var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
+        var provider = new OidcProvider(process, directory, port, key);
+        await process.WaitForOutputAsync("oidc-provider listening on", TimeSpan.FromSeconds(20));
+        return provider;
+
+        static void Add(Dictionary<string, string> env, string name, string? value)
+        {
+            if (value is not null)
+            {
+                env[name] = value;
+            }
+        }
+    }
+
+    /// <summary>Signs arbitrary claims with the provider's own key (for tokens the provider would not issue).</summary>
+    public string Mint(IDictionary<string, object> claims, string? typ = null, SigningCredentials? credentials = null)
+    {
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Claims = claims,
+            SigningCredentials = credentials ?? new SigningCredentials(SigningKey, SecurityAlgorithms.RsaSha256),
+            TokenType = typ,
+        };
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
+    }
+
+    /// <summary>Token endpoint requests by grant type, as the provider counted them.</summary>
+    public async Task<JsonObject> StatsAsync()
+    {
+        using var http = new HttpClient();
+        return (await http.GetFromJsonAsync<JsonObject>($"http://127.0.0.1:{Port}/__stats"))!;
+    }
+
+    private static string PrivateJwks(RSA rsa)
+    {
+        var p = rsa.ExportParameters(includePrivateParameters: true);
+        var jwk = new Dictionary<string, string>
+        {
+            ["kty"] = "RSA",
+            ["kid"] = KeyId,
+            ["alg"] = "RS256",
+            ["use"] = "sig",
+            ["n"] = Base64UrlEncoder.Encode(p.Modulus),
+            ["e"] = Base64UrlEncoder.Encode(p.Exponent),
+            ["d"] = Base64UrlEncoder.Encode(p.D),
+            ["p"] = Base64UrlEncoder.Encode(p.P),
+            ["q"] = Base64UrlEncoder.Encode(p.Q),
+            ["dp"] = Base64UrlEncoder.Encode(p.DP),
+            ["dq"] = Base64UrlEncoder.Encode(p.DQ),
+            ["qi"] = Base64UrlEncoder.Encode(p.InverseQ),
+        };
+        return JsonSerializer.Serialize(new { keys = new[] { jwk } });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -45,6 +45,8 @@ internal sealed class RedisConnection : IAsyncDisposable
             ServiceName = NullIfEmpty(o.SentinelMasterName),
             Ssl = o.Tls.Enabled,
             ReconnectRetryPolicy = new ExponentialRetry(250, 5_000),
+            // While disconnected, fail at once instead of queueing commands until a timeout: the caller falls back.
+            BacklogPolicy = BacklogPolicy.FailFast,
         };
 
         foreach (var node in o.Address.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -1,0 +1,190 @@
+using System.Text;
+using ForwardAuth.Cache;
+
+namespace ForwardAuth.Tests.Cache;
+
+/// <summary>
+/// One behaviour suite for the storage seam, run against every backend (memory, Redis; hybrid, Sentinel and Cluster
+/// join it as they arrive).
+/// </summary>
+public abstract class CacheBackendContract
+{
+    private ICacheBackend _cache = null!;
+
+    internal abstract Task<ICacheBackend> CreateAsync();
+
+    /// <summary>Lets time pass for TTL checks: a fake clock for memory, a short real wait for Redis.</summary>
+    protected abstract Task AdvanceAsync(TimeSpan by);
+
+    /// <summary>Shortest TTL the backend can observe expiring.</summary>
+    protected virtual TimeSpan ShortTtl => TimeSpan.FromMilliseconds(300);
+
+    [SetUp]
+    public async Task CreateBackend() => _cache = await CreateAsync();
+
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private static string Key() => "test:" + Guid.NewGuid().ToString("N");
+
+    [Test]
+    public async Task Get_Missing_ReturnsNull() => Assert.That(await _cache.GetAsync(Key()), Is.Null);
+
+    [Test]
+    public async Task Set_ThenGet_ReturnsTheValue()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("v1"), TimeSpan.FromMinutes(1));
+
+        Assert.That(await _cache.GetAsync(key), Is.EqualTo(B("v1")));
+    }
+
+    [Test]
+    public async Task Set_Twice_Overwrites()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("v1"), TimeSpan.FromMinutes(1));
+        await _cache.SetAsync(key, B("v2"), TimeSpan.FromMinutes(1));
+
+        Assert.That(await _cache.GetAsync(key), Is.EqualTo(B("v2")));
+    }
+
+    [Test]
+    public async Task Set_TtlPassed_Expires()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("v"), ShortTtl);
+        await AdvanceAsync(ShortTtl * 2);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.GetAsync(key), Is.Null);
+            Assert.That(await _cache.ExistsAsync(key), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Delete_Existing_RemovesAndReportsIt()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("v"), TimeSpan.FromMinutes(1));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.DeleteAsync(key), Is.True);
+            Assert.That(await _cache.GetAsync(key), Is.Null);
+            Assert.That(await _cache.DeleteAsync(key), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Exists_ReflectsPresence()
+    {
+        var key = Key();
+        Assert.That(await _cache.ExistsAsync(key), Is.False);
+        await _cache.SetAsync(key, B("v"), TimeSpan.FromMinutes(1));
+        Assert.That(await _cache.ExistsAsync(key), Is.True);
+    }
+
+    [Test]
+    public async Task AddIfAbsent_SecondCall_Refused()
+    {
+        var key = Key();
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.AddIfAbsentAsync(key, B("first"), TimeSpan.FromMinutes(1)), Is.True);
+            Assert.That(await _cache.AddIfAbsentAsync(key, B("second"), TimeSpan.FromMinutes(1)), Is.False);
+            Assert.That(await _cache.GetAsync(key), Is.EqualTo(B("first")));
+        });
+    }
+
+    [Test]
+    public async Task AddIfAbsent_AfterExpiry_Succeeds()
+    {
+        var key = Key();
+        await _cache.AddIfAbsentAsync(key, B("first"), ShortTtl);
+        await AdvanceAsync(ShortTtl * 2);
+
+        Assert.That(await _cache.AddIfAbsentAsync(key, B("again"), TimeSpan.FromMinutes(1)), Is.True);
+    }
+
+    [Test]
+    public async Task AddIfAbsent_ManyConcurrentCallers_ExactlyOneWins()
+    {
+        var key = Key();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => _cache.AddIfAbsentAsync(key, B($"v{i}"), TimeSpan.FromMinutes(1)))));
+
+        Assert.That(results.Count(r => r), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task GetAndDelete_ReturnsOnceThenNull()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("once"), TimeSpan.FromMinutes(1));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.GetAndDeleteAsync(key), Is.EqualTo(B("once")));
+            Assert.That(await _cache.GetAndDeleteAsync(key), Is.Null);
+            Assert.That(await _cache.ExistsAsync(key), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task GetAndDelete_ManyConcurrentCallers_ExactlyOneGetsIt()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("once"), TimeSpan.FromMinutes(1));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => _cache.GetAndDeleteAsync(key))));
+
+        Assert.That(results.Count(r => r is not null), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task GetAndDelete_Expired_ReturnsNull()
+    {
+        var key = Key();
+        await _cache.SetAsync(key, B("v"), ShortTtl);
+        await AdvanceAsync(ShortTtl * 2);
+
+        Assert.That(await _cache.GetAndDeleteAsync(key), Is.Null);
+    }
+
+    [Test]
+    public async Task Clear_RemovesOwnKeys()
+    {
+        var a = Key();
+        var b = Key();
+        await _cache.SetAsync(a, B("1"), TimeSpan.FromMinutes(1));
+        await _cache.SetAsync(b, B("2"), TimeSpan.FromMinutes(1));
+
+        await _cache.ClearAsync();
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.ExistsAsync(a), Is.False);
+            Assert.That(await _cache.ExistsAsync(b), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Health_Reachable_IsHealthy()
+    {
+        var health = await _cache.HealthAsync();
+
+        Assert.That(health.Healthy, Is.True, health.Problem);
+    }
+
+    [Test]
+    public async Task Set_BinaryValue_RoundTripsExactly()
+    {
+        var key = Key();
+        var value = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
+        await _cache.SetAsync(key, value, TimeSpan.FromMinutes(1));
+
+        Assert.That(await _cache.GetAsync(key), Is.EqualTo(value));
+    }
+}

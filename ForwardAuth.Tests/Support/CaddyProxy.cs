@@ -43,7 +43,6 @@ internal sealed class CaddyProxy : IAsyncDisposable
             {
                 admin off
                 auto_https off
-                persist_config off
                 storage file_system {{directory}}
             }
             http://127.0.0.1:{{port}} {
@@ -58,6 +57,11 @@ internal sealed class CaddyProxy : IAsyncDisposable
         await TestPaths.WaitUntilAsync(
             async () =>
             {
+                if (process.HasExited)
+                {
+                    throw new InvalidOperationException("caddy exited: " + string.Join('\n', process.Output.TakeLast(5)));
+                }
+
                 using var client = new System.Net.Sockets.TcpClient();
                 await client.ConnectAsync("127.0.0.1", port);
                 return true;

@@ -40,7 +40,7 @@ internal static class TestPaths
                     return;
                 }
             }
-            catch (Exception e) when (e is HttpRequestException or IOException or SocketException or TaskCanceledException or InvalidOperationException)
+            catch (Exception e) when (e is HttpRequestException or IOException or SocketException or TaskCanceledException)
             {
                 last = e;
             }

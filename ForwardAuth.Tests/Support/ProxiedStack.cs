@@ -1,0 +1,100 @@
+using System.Globalization;
+
+namespace ForwardAuth.Tests.Support;
+
+/// <summary>
+/// The whole deployment: Caddy (the forward-auth proxy) → two ForwardAuth processes sharing real Redis → the echo
+/// backend, with the real provider. Requests go to replica A, except the login callback and requests marked
+/// <c>X-Replica: b</c>, which go to replica B — so a test can choose where each step lands.
+/// </summary>
+public abstract class ProxiedStack
+{
+    internal RedisServer Redis { get; private set; } = null!;
+    internal OidcProvider Provider { get; private set; } = null!;
+    internal ForwardAuthInstance A { get; private set; } = null!;
+    internal ForwardAuthInstance B { get; private set; } = null!;
+    internal EchoBackend Backend { get; private set; } = null!;
+    internal CaddyProxy Caddy { get; private set; } = null!;
+
+    internal string SiteUrl => Caddy.BaseUrl;
+
+    [OneTimeSetUp]
+    public async Task StartStack()
+    {
+        var caddyPort = TestPaths.FreePort();
+        var site = $"http://127.0.0.1:{caddyPort.ToString(CultureInfo.InvariantCulture)}";
+        Redis = await RedisServer.StartAsync();
+        Provider = await OidcProvider.StartAsync(new OidcProvider.Settings
+        {
+            AutoLogin = "hint",
+            AccessTokenResource = ReplicaPair.ApiAudience,
+            RedirectUris = [site + "/oauth2/callback"],
+            PostLogoutRedirectUris = [site + "/"],
+        });
+        var settings = ForwardAuthSettings.For(Provider, Redis);
+        settings["AUDIENCE"] = ReplicaPair.ApiAudience;
+        settings["EXCLUDED_URLS"] = "/public";
+        var starting = new[] { ForwardAuthInstance.StartProcessAsync(settings), ForwardAuthInstance.StartProcessAsync(settings) };
+        A = await starting[0];
+        B = await starting[1];
+        Backend = await EchoBackend.StartAsync();
+        var a = $"127.0.0.1:{A.Port.ToString(CultureInfo.InvariantCulture)}";
+        var b = $"127.0.0.1:{B.Port.ToString(CultureInfo.InvariantCulture)}";
+        Caddy = await CaddyProxy.StartAsync(caddyPort, $$"""
+                    @toB path /oauth2/callback
+                    @markedB header X-Replica b
+                    @toA {
+                        not path /oauth2/callback
+                        not header X-Replica b
+                    }
+                    forward_auth @toB {{b}} {
+                        uri /auth
+                        copy_headers {{CaddyProxy.CopiedHeaders}}
+                    }
+                    forward_auth @markedB {{b}} {
+                        uri /auth
+                        copy_headers {{CaddyProxy.CopiedHeaders}}
+                    }
+                    forward_auth @toA {{a}} {
+                        uri /auth
+                        copy_headers {{CaddyProxy.CopiedHeaders}}
+                    }
+                    reverse_proxy 127.0.0.1:{{Backend.Port.ToString(CultureInfo.InvariantCulture)}}
+            """);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopStack()
+    {
+        await Caddy.DisposeAsync();
+        await Backend.DisposeAsync();
+        await A.DisposeAsync();
+        await B.DisposeAsync();
+        await Provider.DisposeAsync();
+        await Redis.DisposeAsync();
+    }
+
+    /// <summary>A login through Caddy as a plain HTTP client (the provider auto-logs in the <c>login_hint</c> user).</summary>
+    internal async Task<HttpClient> LoggedInClientAsync(string login, string path = "/")
+    {
+        var handler = new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new System.Net.CookieContainer() };
+        var http = new HttpClient(handler);
+        var url = SiteUrl + path;
+        for (var hop = 0; hop < 12; hop++)
+        {
+            using var response = await http.GetAsync(url);
+            if (response.Headers.Location is null)
+            {
+                return http;
+            }
+
+            url = response.Headers.Location.IsAbsoluteUri ? response.Headers.Location.AbsoluteUri : new Uri(new Uri(url), response.Headers.Location).AbsoluteUri;
+            if (url.StartsWith(Provider.Issuer + "/auth?", StringComparison.Ordinal))
+            {
+                url += "&login_hint=" + Uri.EscapeDataString(login);
+            }
+        }
+
+        throw new InvalidOperationException("login through Caddy did not settle");
+    }
+}

@@ -1,0 +1,202 @@
+// Development-only OpenID Connect provider for ForwardAuth demos and tests.
+// NOT for production: any login/password is accepted. Configuration: see README.md.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import Provider, { errors } from 'oidc-provider';
+
+// oidc-provider prints "NOTICE: default X called" via console.info, i.e. to stdout.
+// Tests read stdout for the single "listening" line, so push notices to stderr.
+console.info = console.error;
+
+const env = process.env;
+const list = (v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const int = (name, dflt) => (env[name] ? Number.parseInt(env[name], 10) : dflt);
+if (!env.PORT) { console.error('PORT is required'); process.exit(2); }
+const PORT = int('PORT');
+const HOST = env.HOST || '127.0.0.1'; // loopback only: anyone who reaches it can log in as anyone
+const ISSUER = env.ISSUER || `http://localhost:${PORT}`;
+const AUTO_LOGIN = env.AUTO_LOGIN || '';
+const RESOURCE = env.ACCESS_TOKEN_RESOURCE || '';
+const TTL = {
+  AccessToken: int('ACCESS_TOKEN_TTL', 300),
+  IdToken: int('ID_TOKEN_TTL', 300),
+  RefreshToken: int('REFRESH_TOKEN_TTL', 86400),
+  ...(env.SESSION_TTL && { Session: int('SESSION_TTL') }),
+};
+// A grant outliving its refresh tokens/session keeps refresh working until the RT itself expires.
+TTL.Grant = Math.max(TTL.RefreshToken, TTL.Session ?? 14 * 86400);
+
+// Signing keys: a JWKS file keeps the kid stable across restarts and lets tests mint
+// tokens with the same key; it is created on first use. Without JWKS_FILE: in-memory key.
+function newSigningKey() {
+  const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
+  const kid = createHash('sha256').update(JSON.stringify({ e: jwk.e, kty: jwk.kty, n: jwk.n })).digest('base64url');
+  return { ...jwk, kid, alg: 'RS256', use: 'sig' }; // kid = RFC 7638 thumbprint
+}
+let jwks;
+if (env.JWKS_FILE && existsSync(env.JWKS_FILE)) jwks = JSON.parse(readFileSync(env.JWKS_FILE, 'utf8'));
+else {
+  jwks = { keys: [newSigningKey()] };
+  if (env.JWKS_FILE) writeFileSync(env.JWKS_FILE, `${JSON.stringify(jwks, null, 2)}\n`, { mode: 0o600 });
+}
+
+// Users are derived from the login name; USERS_FILE entries override/extend those claims.
+const BUILTIN_GROUPS = { alice: ['admins', 'users'], bob: ['users'] };
+const USERS = env.USERS_FILE ? JSON.parse(readFileSync(env.USERS_FILE, 'utf8')) : {};
+const STANDARD = ['sub', 'email', 'email_verified', 'preferred_username', 'name', 'groups'];
+// Extra claims from USERS_FILE are released with the "profile" scope, else they'd be dropped.
+const extraClaims = [...new Set(Object.values(USERS).flatMap(Object.keys))].filter((c) => !STANDARD.includes(c));
+function userClaims(login) {
+  const email = login.includes('@') ? login : `${login}@example.com`;
+  const username = login.split('@')[0];
+  return {
+    sub: login, email, email_verified: true, preferred_username: username,
+    name: username.charAt(0).toUpperCase() + username.slice(1),
+    groups: BUILTIN_GROUPS[login] ?? [], ...USERS[login], // sub stays the login below
+  };
+}
+const findAccount = (ctx, id) => ({ accountId: id, claims: () => ({ ...userClaims(id), sub: id }) });
+
+const client = {
+  client_id: env.CLIENT_ID || 'forwardauth',
+  client_secret: env.CLIENT_SECRET || 'forwardauth-dev-secret',
+  redirect_uris: list(env.REDIRECT_URIS),
+  post_logout_redirect_uris: list(env.POST_LOGOUT_REDIRECT_URIS),
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  token_endpoint_auth_method: env.TOKEN_AUTH_METHOD || 'client_secret_basic',
+  // session_required puts `sid` into ID and logout tokens, so the RP can match sessions.
+  ...(env.BACKCHANNEL_LOGOUT_URI && { backchannel_logout_uri: env.BACKCHANNEL_LOGOUT_URI, backchannel_logout_session_required: true }),
+};
+
+const provider = new Provider(ISSUER, {
+  clients: [client],
+  jwks,
+  findAccount,
+  cookies: { keys: list(env.COOKIE_KEYS || 'forwardauth-dev-cookie-key-not-a-secret') },
+  scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', ...extraClaims], groups: ['groups'] },
+  conformIdTokenClaims: false, // put the scope's claims into the ID token, not only into userinfo
+  pkce: { required: () => true }, // v9 only supports S256 anyway
+  ttl: TTL,
+  // Default is "only with offline_access" (which oidc-provider also drops unless prompt=consent).
+  // ForwardAuth wants refresh tokens without that, so any client allowed the grant gets one.
+  issueRefreshToken: async (ctx, c) => c.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: () => env.ROTATE_REFRESH_TOKENS === 'true',
+  // Let resource servers see who the user is from the access token alone.
+  extraTokenClaims: async (ctx, token) => {
+    if (!token.accountId) return undefined;
+    const { email, preferred_username, groups } = userClaims(token.accountId);
+    return { email, preferred_username, groups };
+  },
+  // Outgoing requests (backchannel logout) use an SSRF-guarded dispatcher that refuses loopback
+  // and private addresses: exactly where a dev RP lives. Use the plain global fetch instead.
+  fetch: (url, { dispatcher, ...options }) => fetch(url, options),
+  features: {
+    devInteractions: { enabled: true }, // login form (any login/password) + consent page
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+    backchannelLogout: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+    resourceIndicators: RESOURCE ? {
+      enabled: true,
+      defaultResource: async (ctx, c, oneOf) => oneOf ?? RESOURCE, // no `resource` param needed
+      useGrantedResource: async () => true, // code/refresh grants reuse the granted resource
+      getResourceServerInfo: async (ctx, indicator) => {
+        if (indicator !== RESOURCE) throw new errors.InvalidTarget();
+        return {
+          scope: 'openid email profile groups', audience: RESOURCE, accessTokenFormat: 'jwt',
+          accessTokenTTL: TTL.AccessToken, jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    } : { enabled: false },
+  },
+});
+
+// Stats for tests ("exactly one refresh reached the provider"). DELETE /__stats resets.
+const freshStats = () => ({ token: {}, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
+let stats = freshStats();
+provider.on('end_session.success', () => { stats.end_session += 1; });
+provider.on('backchannel.success', () => { stats.backchannel_logout.success += 1; });
+provider.on('backchannel.error', (ctx, err) => { stats.backchannel_logout.error += 1; console.error(`backchannel.error: ${err.message}`); });
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/__stats') {
+    if (ctx.method === 'DELETE') stats = freshStats();
+    ctx.body = stats;
+    return;
+  }
+  // oidc-provider treats client_secret_basic and _post as interchangeable; enforce the registered
+  // one so TOKEN_AUTH_METHOD really tests the RP. Header-only check: the body is the provider's.
+  if (ctx.method === 'POST' && /^\/token(\/introspection|\/revocation)?$/.test(ctx.path)
+    && /^basic /i.test(ctx.get('authorization')) !== (client.token_endpoint_auth_method === 'client_secret_basic')) {
+    stats.client_auth_rejected += 1;
+    ctx.status = 401;
+    ctx.body = { error: 'invalid_client', error_description: `client must authenticate with ${client.token_endpoint_auth_method}` };
+    return;
+  }
+  try { await next(); } finally {
+    // Count after the provider parsed the body itself (reading it here would consume it).
+    if (ctx.method === 'POST' && ctx.path === '/token') {
+      const gt = ctx.oidc?.params?.grant_type ?? 'unknown';
+      stats.token[gt] = (stats.token[gt] ?? 0) + 1;
+    }
+    if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocation += 1;
+    if (ctx.method === 'POST' && ctx.path === '/token/introspection') stats.introspection += 1;
+  }
+});
+
+// AUTO_LOGIN: answer every interaction ourselves (login, then consent to whatever is missing)
+// with a redirect, so a plain HTTP client with a cookie jar goes straight to the redirect_uri.
+provider.use(async (ctx, next) => {
+  if (!AUTO_LOGIN || ctx.method !== 'GET' || !/^\/interaction\/[^/]+$/.test(ctx.path)) return next();
+  const { prompt, params, session, grantId } = await provider.interactionDetails(ctx.req, ctx.res);
+  // "hint" answers only logins that name their user; any other is left to the interactive pages (browser tests).
+  if (AUTO_LOGIN === 'hint' && !params.login_hint) return next();
+  let result;
+  if (prompt.name === 'login') {
+    const login = AUTO_LOGIN === 'hint' ? params.login_hint : AUTO_LOGIN;
+    result = { login: { accountId: login } };
+  } else { // consent: same as the devInteractions consent form would grant
+    const grant = grantId ? await provider.Grant.find(grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    const d = prompt.details;
+    if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+    for (const [ind, s] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(ind, s.join(' '));
+    result = { consent: { grantId: await grant.save() } };
+  }
+  // interactionFinished() would write to the raw res behind koa's back; this is equivalent.
+  ctx.status = 303;
+  ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: prompt.name !== 'login' }));
+});
+
+// AUTO_LOGIN: skip the "Do you want to sign out?" page. Its confirmation must be a POST with the
+// xsrf value the page carries, which HTTP clients won't send, so we submit it to ourselves and
+// relay the resulting redirect (to post_logout_redirect_uri) and cookie changes.
+provider.use(async (ctx, next) => {
+  await next();
+  if (!AUTO_LOGIN || ctx.path !== '/session/end' || typeof ctx.body !== 'string') return;
+  const xsrf = ctx.body.match(/name="xsrf" value="([^"]+)"/)?.[1];
+  if (!xsrf) return;
+  const setCookies = [ctx.response.get('set-cookie') || []].flat();
+  const cookie = [ctx.get('cookie'), ...setCookies.map((c) => c.split(';')[0])].filter(Boolean).join('; ');
+  const host = ['0.0.0.0', '::'].includes(HOST) ? '127.0.0.1' : HOST;
+  const self = `http://${host.includes(':') ? `[${host}]` : host}:${PORT}`;
+  const res = await fetch(`${self}/session/end/confirm`, {
+    method: 'POST', redirect: 'manual', headers: { cookie }, body: new URLSearchParams({ xsrf, logout: 'yes' }),
+  });
+  ctx.set('set-cookie', [...setCookies, ...res.headers.getSetCookie()]);
+  ctx.body = null; // before status: koa turns a null body into 204
+  ctx.status = res.status;
+  // Our own URLs (e.g. /session/end/success) come back with our address: show the client's.
+  if (res.headers.get('location')) ctx.set('location', res.headers.get('location').replace(self, `${ctx.protocol}://${ctx.host}`));
+});
+
+for (const event of ['server_error', 'grant.error', 'authorization.error', 'end_session.error', 'revocation.error', 'introspection.error', 'userinfo.error']) {
+  provider.on(event, (ctx, err) => console.error(`${event}: ${err.error ?? err.name}: ${err.error_description ?? err.message}`));
+}
+process.on('SIGTERM', () => process.exit(0));
+process.on('SIGINT', () => process.exit(0));
+// Clients are validated lazily; do it now so a bad REDIRECT_URIS fails at startup, not mid-test.
+await provider.Client.find(client.client_id).catch((err) => { console.error(`invalid client: ${err.error_description ?? err.message}`); process.exit(2); });
+provider.listen(PORT, HOST, () => console.log(`oidc-provider listening on ${ISSUER}`));

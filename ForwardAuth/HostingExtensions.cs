@@ -48,6 +48,7 @@ public static class HostingExtensions
             Log.UnknownConfigurationKey(startupLogger, key);
         }
 
+        app.UseOutageResponses();
         app.MapForwardAuth();
         return app;
     }

@@ -21,6 +21,11 @@ internal sealed class StartupWarmup(
         if (services.GetService<RedisConnection>() is { } redis)
         {
             _ = redis.GetAsync();
+            if (options.Redis.CacheMode == CacheMode.Hybrid)
+            {
+                // The local L1 and its invalidation come with the shared-state work; until then every read goes to Redis.
+                Log.CacheModeSubstituted(logger, "hybrid", "redis");
+            }
         }
         else if (options.Redis.Enabled)
         {

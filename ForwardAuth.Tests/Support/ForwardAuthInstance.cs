@@ -56,21 +56,22 @@ internal sealed class ForwardAuthInstance : IAsyncDisposable
         return instance;
     }
 
-    public static async Task<ForwardAuthInstance> StartInProcessAsync(IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null)
+    public static async Task<ForwardAuthInstance> StartInProcessAsync(
+        IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null, string waitFor = "/readyz")
     {
         var port = TestPaths.FreePort();
         var app = HostingExtensions.Build(["--urls", $"http://127.0.0.1:{port}"], name => environment.TryGetValue(name, out var v) ? v : null, configureServices);
         await app.StartAsync();
         var instance = new ForwardAuthInstance(port, null, app);
-        await instance.WaitReadyAsync(() => false);
+        await instance.WaitReadyAsync(() => false, waitFor);
         return instance;
     }
 
-    private async Task WaitReadyAsync(Func<bool> failed)
+    private async Task WaitReadyAsync(Func<bool> failed, string path = "/readyz")
     {
         using var http = new HttpClient();
         await TestPaths.WaitUntilAsync(
-            async () => !failed() && (await http.GetAsync(BaseUrl + "/readyz")).IsSuccessStatusCode,
+            async () => !failed() && (await http.GetAsync(BaseUrl + path)).IsSuccessStatusCode,
             TimeSpan.FromSeconds(30),
             "ForwardAuth on port " + Port.ToString(CultureInfo.InvariantCulture) + " to be ready");
     }

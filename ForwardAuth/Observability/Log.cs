@@ -67,6 +67,9 @@ internal static partial class Log
     [LoggerMessage(401, LogLevel.Warning, "OpenID provider discovery failed at {ProviderUrl}: {Reason}")]
     public static partial void DiscoveryFailed(ILogger logger, string providerUrl, string reason);
 
+    [LoggerMessage(403, LogLevel.Warning, "OpenID provider unreachable ({ErrorType}); the request was answered 502")]
+    public static partial void ProviderUnavailable(ILogger logger, string errorType);
+
     [LoggerMessage(402, LogLevel.Warning, "Unknown configuration key ignored: {Key}")]
     public static partial void UnknownConfigurationKey(ILogger logger, string key);
 }

@@ -61,7 +61,7 @@ public class BrowserLoginTests : ProxiedStack
         browser.WaitFor(d => d.FindElements(By.Name("logout")).Count > 0 || d.FindElements(By.Name("login")).Count > 0, "the provider's logout or login page");
         if (driver.FindElements(By.Name("logout")).Count > 0)
         {
-            driver.FindElement(By.Name("logout")).Click();
+            browser.ClickAndWaitForNextPage(driver.FindElement(By.Name("logout")));
         }
 
         browser.WaitFor(d => d.Url.StartsWith(Provider.Issuer, StringComparison.Ordinal) && d.FindElements(By.Name("login")).Count > 0, "back at the login page after logout");
@@ -69,6 +69,11 @@ public class BrowserLoginTests : ProxiedStack
         Assert.That(driver.Manage().Cookies.GetCookieNamed(SessionCookie), Is.Null, "the browser's cookie is cleared");
         Assert.That(await StatusThroughCaddyAsync(cookie.Value, replica: null), Is.EqualTo(HttpStatusCode.Found), "replica A refuses the replayed cookie");
         Assert.That(await StatusThroughCaddyAsync(cookie.Value, replica: "b"), Is.EqualTo(HttpStatusCode.Found), "replica B refuses the replayed cookie");
+
+        var logs = string.Join('\n', A.Output.Concat(B.Output));
+        Assert.That(logs, Does.Contain("Login completed"), "the logs were captured");
+        Assert.That(logs, Does.Not.Contain(cookie.Value[..24]).And.Not.Contain(OidcProvider.ClientSecret).And.Not.Contain(ForwardAuthSettings.EncryptionKey).And.Not.Contain("eyJ"),
+            "no cookie, secret, key or token in any log line");
     }
 
     [Test]

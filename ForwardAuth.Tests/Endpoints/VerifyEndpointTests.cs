@@ -384,6 +384,10 @@ public class VerifyEndpointTests : ReplicaPair
     [TestCase("/%5C%5Cevil.example")]
     [TestCase("/@evil.example")]
     [TestCase("///evil.example")]
+    [TestCase("/%09//evil.example")]
+    [TestCase("/%20//evil.example")]
+    [TestCase("/%0d%0a//evil.example")]
+    [TestCase("/..//evil.example")]
     public async Task OpenRedirect_InOriginalUri_ReturnStaysOnTheProtectedHost(string uri)
     {
         using var client = new ForwardAuthClient();

@@ -28,7 +28,8 @@ internal sealed class HeadlessChromium : IDisposable
     public void WaitFor(Func<IWebDriver, bool> condition, string what)
     {
         var wait = new DefaultWait<IWebDriver>(Driver) { Timeout = TimeSpan.FromSeconds(20), PollingInterval = TimeSpan.FromMilliseconds(50) };
-        wait.IgnoreExceptionTypes(typeof(NoSuchElementException), typeof(StaleElementReferenceException));
+        // Pages change under the test while it polls: an element from the page being left is not an error.
+        wait.IgnoreExceptionTypes(typeof(NoSuchElementException), typeof(StaleElementReferenceException), typeof(UnknownErrorException));
         wait.Message = "waiting for " + what;
         wait.Until(condition);
     }
@@ -39,11 +40,35 @@ internal sealed class HeadlessChromium : IDisposable
         WaitFor(d => d.Url.StartsWith(issuer, StringComparison.Ordinal) && d.FindElements(By.Name("login")).Count > 0, "the provider's login form");
         Driver.FindElement(By.Name("login")).SendKeys(login);
         Driver.FindElement(By.Name("password")).SendKeys("any-password");
-        Driver.FindElement(By.CssSelector("button[type=submit]")).Click();
+        ClickAndWaitForNextPage(Driver.FindElement(By.CssSelector("button[type=submit]")));
         WaitFor(d => !d.Url.StartsWith(issuer, StringComparison.Ordinal) || d.FindElements(By.CssSelector("form button[type=submit], form button[autofocus]")).Count > 0, "consent or return");
         if (Driver.Url.StartsWith(issuer, StringComparison.Ordinal))
         {
-            Driver.FindElement(By.CssSelector("form button[type=submit], form button[autofocus]")).Click();
+            ClickAndWaitForNextPage(Driver.FindElement(By.CssSelector("form button[type=submit], form button[autofocus]")));
+        }
+    }
+
+    /// <summary>Clicks and waits until the page that held the element is gone (no racing the old page's elements).</summary>
+    public void ClickAndWaitForNextPage(IWebElement element)
+    {
+        element.Click();
+        WaitFor(_ => IsStale(element), "the next page");
+    }
+
+    private static bool IsStale(IWebElement element)
+    {
+        try
+        {
+            _ = element.Enabled;
+            return false;
+        }
+        catch (StaleElementReferenceException)
+        {
+            return true;
+        }
+        catch (UnknownErrorException e) when (e.Message.Contains("does not belong to the document", StringComparison.Ordinal))
+        {
+            return true;
         }
     }
 

@@ -75,16 +75,43 @@ public static class HostingExtensions
     private static void AddCacheBackend(this IServiceCollection services, ForwardAuthOptions options)
     {
         var redis = options.Redis;
+        services.AddSingleton(sp => new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>()));
         if (!redis.Enabled || redis.CacheMode == CacheMode.Memory)
         {
-            services.AddSingleton(sp => new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<MemoryCacheBackend>());
             return;
         }
 
         services.AddSingleton(redis);
         services.AddSingleton<RedisConnection>();
-        services.AddSingleton<ICacheBackend, RedisCacheBackend>();
+        services.AddSingleton(sp => new RedisCacheBackend(sp.GetRequiredService<RedisConnection>(), redis.CommandTimeout));
+        if (redis.CacheMode == CacheMode.Hybrid)
+        {
+            services.AddSingleton(sp => new HybridCacheBackend(
+                sp.GetRequiredService<RedisCacheBackend>(),
+                sp.GetRequiredService<RedisConnection>(),
+                new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>(), redis.LocalCacheMaxEntries),
+                redis.LocalCacheTtl,
+                sp.GetRequiredService<ILogger<HybridCacheBackend>>()));
+        }
+
+        services.AddSingleton(sp =>
+        {
+            var time = sp.GetRequiredService<TimeProvider>();
+            ICacheBackend primary = redis.CacheMode == CacheMode.Hybrid
+                ? sp.GetRequiredService<HybridCacheBackend>()
+                : sp.GetRequiredService<RedisCacheBackend>();
+            return new ResilientCacheBackend(
+                primary,
+                sp.GetRequiredService<MemoryCacheBackend>(),
+                new CircuitBreaker(redis.CircuitBreakerThreshold, redis.CircuitBreakerTimeout, time),
+                new OutageJournal(redis.OutageJournalSize, time),
+                options.ReplayProtection,
+                redis.CircuitBreakerTimeout,
+                time,
+                sp.GetRequiredService<ILogger<ResilientCacheBackend>>());
+        });
+        services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<ResilientCacheBackend>());
     }
 
     private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)

@@ -21,15 +21,12 @@ internal sealed class StartupWarmup(
         if (services.GetService<RedisConnection>() is { } redis)
         {
             _ = redis.GetAsync();
-            if (options.Redis.CacheMode == CacheMode.Hybrid)
-            {
-                // The local L1 and its invalidation come with the shared-state work; until then every read goes to Redis.
-                Log.CacheModeSubstituted(logger, "hybrid", "redis");
-            }
+            _ = services.GetService<HybridCacheBackend>();
+            Log.ReplayProtectionMode(logger, options.ReplayProtection.ToString().ToLowerInvariant());
         }
         else if (options.Redis.Enabled)
         {
-            Log.CacheModeSubstituted(logger, options.Redis.CacheMode.ToString().ToLowerInvariant(), "memory");
+            Log.RedisEnabledButMemoryMode(logger);
         }
         else
         {

@@ -205,6 +205,20 @@ public class ConfigurationLoaderTests
     }
 
     [Test]
+    public void Load_SecretAndSecretFileBothSet_OneClearComplaint()
+    {
+        var keyFile = Path.Combine(_dir, "key");
+        File.WriteAllText(keyFile, Key);
+        var env = Valid();
+        env["SESSION_ENCRYPTION_KEY_FILE"] = keyFile;
+
+        var error = LoadFails(env);
+
+        Assert.That(error.Problems, Has.Count.EqualTo(1));
+        Assert.That(error.Problems[0], Does.Contain("not both"));
+    }
+
+    [Test]
     public void Load_SecretFileMissing_NamesTheKey()
     {
         var env = Valid();

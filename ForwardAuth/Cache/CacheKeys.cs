@@ -16,6 +16,9 @@ internal static class CacheKeys
 
     public static string For(string kind, string secretId) => kind + ":" + Hash(secretId);
 
+    /// <summary>Single-use markers and leases: always atomic in Redis, never served from a local L1.</summary>
+    public static bool IsSingleUse(string key) => key.StartsWith(Once + ":", StringComparison.Ordinal) || key.StartsWith(Lease + ":", StringComparison.Ordinal);
+
     public static string Hash(string value)
     {
         Span<byte> digest = stackalloc byte[32];

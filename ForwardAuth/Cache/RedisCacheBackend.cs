@@ -7,8 +7,12 @@ namespace ForwardAuth.Cache;
 /// The shared store on StackExchange.Redis. Every key is <c>&lt;keyPrefix&gt;:&lt;kind&gt;:&lt;id&gt;</c>. Outages
 /// surface as <see cref="CacheUnavailableException"/>; everything else is a bug and propagates.
 /// </summary>
-internal sealed class RedisCacheBackend(RedisConnection connection) : ICacheBackend
+internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? commandTimeout = null) : ICacheBackend
 {
+    // StackExchange.Redis notices async timeouts on a heartbeat (about once a second); our own bound keeps a hung
+    // Redis from holding a request longer than the configured read/write timeout.
+    private readonly TimeSpan _commandTimeout = commandTimeout ?? TimeSpan.FromSeconds(3);
+
     public string Name => "redis";
 
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
@@ -62,9 +66,9 @@ internal sealed class RedisCacheBackend(RedisConnection connection) : ICacheBack
     {
         try
         {
-            var multiplexer = await connection.GetAsync().ConfigureAwait(false);
+            var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
-            await multiplexer.GetDatabase().PingAsync().ConfigureAwait(false);
+            await multiplexer.GetDatabase().PingAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             return new CacheHealth(true, Stopwatch.GetElapsedTime(started), null);
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
@@ -79,8 +83,8 @@ internal sealed class RedisCacheBackend(RedisConnection connection) : ICacheBack
     {
         try
         {
-            var multiplexer = await connection.GetAsync().ConfigureAwait(false);
-            return await operation(multiplexer.GetDatabase()).ConfigureAwait(false);
+            var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout).ConfigureAwait(false);
+            return await operation(multiplexer.GetDatabase()).WaitAsync(_commandTimeout).ConfigureAwait(false);
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {

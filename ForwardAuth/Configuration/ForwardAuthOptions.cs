@@ -81,6 +81,12 @@ public sealed record RedisOptions
     public required bool RouteByLatency { get; init; }
     public required bool RouteRandomly { get; init; }
     public required string SentinelMasterName { get; init; }
+    public required int LocalCacheMaxEntries { get; init; }
+    public required TimeSpan LocalCacheTtl { get; init; }
+    public required int OutageJournalSize { get; init; }
+
+    /// <summary>The bound of one command round trip: the longer of the read and write timeouts.</summary>
+    public TimeSpan CommandTimeout => ReadTimeout > WriteTimeout ? ReadTimeout : WriteTimeout;
 }
 
 public sealed record RedisTlsOptions(bool Enabled, string CertFile, string KeyFile, string CaFile, bool InsecureSkipVerify);

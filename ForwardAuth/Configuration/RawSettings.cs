@@ -113,7 +113,9 @@ internal sealed class RawSettings
             {
                 if (value is not null)
                 {
-                    Errors.Add($"{key.Path}: set either {key.EnvironmentName} or {key.EnvironmentName}_FILE, not both");
+                    // Keep the plain value so that this is the only complaint about the key.
+                    Errors.Add($"{key.Path} ({key.EnvironmentName}): set either {key.EnvironmentName} or {key.EnvironmentName}_FILE, not both");
+                    Set(key.Path, new RawValue(value, null, "environment " + key.EnvironmentName));
                     continue;
                 }
 

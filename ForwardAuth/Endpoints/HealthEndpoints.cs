@@ -33,6 +33,7 @@ internal static class HealthEndpoints
     {
         var health = await cache.HealthAsync(cancellationToken);
         var memory = services.GetService<MemoryCacheBackend>();
+        var resilient = services.GetService<ResilientCacheBackend>();
         var usesRedis = options.Redis.Enabled && options.Redis.CacheMode != CacheMode.Memory;
         var status = !metadata.IsLoaded ? "unhealthy" : health.Healthy ? "healthy" : "degraded";
         return Results.Json(new Dictionary<string, object?>
@@ -46,6 +47,13 @@ internal static class HealthEndpoints
                     ? new { connected = health.Healthy, latency = health.Latency is { } l ? $"{l.TotalMilliseconds:0.###}ms" : null, error = health.Problem }
                     : null,
                 ["memory"] = memory is null ? null : new { entries = memory.Count, size = FormatBytes(memory.Bytes) },
+                ["local"] = services.GetService<HybridCacheBackend>() is { } hybrid ? new { entries = hybrid.Local.Count, size = FormatBytes(hybrid.Local.Bytes) } : null,
+                ["circuit_breaker"] = resilient is null ? null : new
+                {
+                    state = resilient.Breaker.State switch { CircuitState.Open => "open", CircuitState.HalfOpen => "half-open", _ => "closed" },
+                    failures = resilient.Breaker.ConsecutiveFailures,
+                },
+                ["outage_journal"] = resilient is null ? null : new { entries = resilient.Journal.Count, dropped = resilient.Journal.Dropped },
             },
         }, statusCode: status == "unhealthy" ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }

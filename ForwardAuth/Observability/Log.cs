@@ -19,11 +19,38 @@ internal static partial class Log
     [LoggerMessage(103, LogLevel.Warning, "Shared store unavailable during {Operation}: {Hint}")]
     public static partial void StoreUnavailable(ILogger logger, string operation, string hint);
 
-    [LoggerMessage(104, LogLevel.Warning, "Cache mode {Requested} is not available yet; running as {Actual}")]
-    public static partial void CacheModeSubstituted(ILogger logger, string requested, string actual);
+    [LoggerMessage(104, LogLevel.Warning, "redis.enabled is true but redis.cacheMode is memory: Redis is not used, single replica only")]
+    public static partial void RedisEnabledButMemoryMode(ILogger logger);
 
-    [LoggerMessage(105, LogLevel.Information, "Redis is disabled (redis.enabled=false): using the in-memory store, single replica only")]
+    [LoggerMessage(105, LogLevel.Information, "Redis is disabled (redis.enabled=false): using the in-memory cache, single replica only")]
     public static partial void RedisDisabled(ILogger logger);
+
+    [LoggerMessage(106, LogLevel.Warning, "Circuit breaker opened after {Failures} consecutive Redis failures; probing again in {TimeoutSeconds}s")]
+    public static partial void CircuitBreakerOpened(ILogger logger, int failures, int timeoutSeconds);
+
+    [LoggerMessage(107, LogLevel.Warning, "Falling back to memory cache: sessions are decided from memory and sealed cookies, writes are journalled for Redis")]
+    public static partial void FallingBackToMemory(ILogger logger);
+
+    [LoggerMessage(108, LogLevel.Information, "Circuit breaker half-open: probing Redis")]
+    public static partial void CircuitBreakerHalfOpen(ILogger logger);
+
+    [LoggerMessage(109, LogLevel.Information, "Redis connection restored: circuit breaker closed (was {PreviousState})")]
+    public static partial void RedisRestored(ILogger logger, string previousState);
+
+    [LoggerMessage(110, LogLevel.Information, "Replayed {Count} outage writes to Redis")]
+    public static partial void OutageJournalReplayed(ILogger logger, int count);
+
+    [LoggerMessage(111, LogLevel.Warning, "Outage journal full: the oldest write was dropped")]
+    public static partial void OutageJournalFull(ILogger logger);
+
+    [LoggerMessage(112, LogLevel.Warning, "Single-use check refused: Redis is unreachable and replayProtection is closed")]
+    public static partial void SingleUseRefusedWhileOpen(ILogger logger);
+
+    [LoggerMessage(113, LogLevel.Information, "Replay protection while Redis is unreachable: {Mode} (local = per replica memory, closed = refuse logins)")]
+    public static partial void ReplayProtectionMode(ILogger logger, string mode);
+
+    [LoggerMessage(114, LogLevel.Warning, "Local cache flushed: {Reason}")]
+    public static partial void LocalCacheFlushed(ILogger logger, string reason);
 
     // 2xx: login, sessions, logout
     [LoggerMessage(200, LogLevel.Information, "Login started for host {Host} (login {LoginId})")]

@@ -32,7 +32,7 @@ internal sealed class SessionStore(
     public async Task<string> CreateAsync(SessionRecord record, CancellationToken cancellationToken)
     {
         var handle = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        await WriteAsync(handle, record, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
         return cookie.Seal(ToCookie(handle, record));
     }
 
@@ -72,8 +72,9 @@ internal sealed class SessionStore(
                 return null;
             }
 
+            // Only if absent: a full record written meanwhile (or replayed after an outage) must not be clobbered.
             var adopted = FromCookie(payload);
-            await WriteAsync(payload.Handle, adopted, cancellationToken).ConfigureAwait(false);
+            await WriteAsync(payload.Handle, adopted, onlyIfAbsent: true, cancellationToken).ConfigureAwait(false);
             Log.SessionAdopted(logger, adopted.Identifier);
             return new ResolvedSession(payload.Handle, adopted, true);
         }
@@ -96,7 +97,7 @@ internal sealed class SessionStore(
         await cache.DeleteAsync(CacheKeys.For(CacheKeys.Session, handle), cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task WriteAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
+    private async Task WriteAsync(string handle, SessionRecord record, bool onlyIfAbsent, CancellationToken cancellationToken)
     {
         var key = CacheKeys.For(CacheKeys.Session, handle);
         var json = JsonSerializer.SerializeToUtf8Bytes(record, SessionJsonContext.Default.SessionRecord);
@@ -106,7 +107,15 @@ internal sealed class SessionStore(
             return;
         }
 
-        await cache.SetAsync(key, _recordKeys.Seal(json, Encoding.ASCII.GetBytes(key)), ttl, cancellationToken).ConfigureAwait(false);
+        var sealedRecord = _recordKeys.Seal(json, Encoding.ASCII.GetBytes(key));
+        if (onlyIfAbsent)
+        {
+            await cache.AddIfAbsentAsync(key, sealedRecord, ttl, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await cache.SetAsync(key, sealedRecord, ttl, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     // The store key is the associated data: a record copied under another handle's key does not open.

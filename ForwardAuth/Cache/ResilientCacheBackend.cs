@@ -1,0 +1,252 @@
+using ForwardAuth.Configuration;
+using ForwardAuth.Observability;
+
+namespace ForwardAuth.Cache;
+
+/// <summary>
+/// Redis (or hybrid) behind the circuit breaker, with the in-memory fallback. While the breaker lets calls through
+/// they go to Redis; an outage failure is counted and the call is served from memory instead. While OPEN every call
+/// goes to memory at once, writes are journalled, and a background probe tests Redis after
+/// <c>circuitBreakerTimeout</c>; when the circuit closes the journal is replayed so every replica learns what happened
+/// during the outage. Single-use markers fall back to per-replica memory (<c>replayProtection: local</c>) or are
+/// refused (<c>closed</c>).
+/// </summary>
+internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
+{
+    private static readonly TimeSpan ProbeRetry = TimeSpan.FromMilliseconds(250);
+    private readonly ICacheBackend _primary;
+    private readonly MemoryCacheBackend _fallback;
+    private readonly CircuitBreaker _breaker;
+    private readonly OutageJournal _journal;
+    private readonly ReplayProtection _replayProtection;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _openTimeout;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _probing;
+
+    public ResilientCacheBackend(
+        ICacheBackend primary,
+        MemoryCacheBackend fallback,
+        CircuitBreaker breaker,
+        OutageJournal journal,
+        ReplayProtection replayProtection,
+        TimeSpan openTimeout,
+        TimeProvider time,
+        ILogger<ResilientCacheBackend> logger)
+    {
+        _primary = primary;
+        _fallback = fallback;
+        _breaker = breaker;
+        _journal = journal;
+        _replayProtection = replayProtection;
+        _openTimeout = openTimeout;
+        _time = time;
+        _logger = logger;
+        _breaker.StateChanged += OnStateChanged;
+        _journal.EntryDropped += () => Log.OutageJournalFull(_logger);
+    }
+
+    public string Name => _primary.Name;
+
+    public CircuitBreaker Breaker => _breaker;
+
+    public OutageJournal Journal => _journal;
+
+    public MemoryCacheBackend Fallback => _fallback;
+
+    public ICacheBackend Primary => _primary;
+
+    /// <summary>Completes when the last journal replay finished (tests wait on it).</summary>
+    public Task LastReplay { get; private set; } = Task.CompletedTask;
+
+    public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(p => p.GetAsync(key, cancellationToken), () => _fallback.GetAsync(key, cancellationToken));
+
+    public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(
+            async p =>
+            {
+                await p.SetAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
+                return true;
+            },
+            async () =>
+            {
+                await _fallback.SetAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
+                _journal.Set(key, value, ttl);
+                return true;
+            });
+
+    public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(
+            p => p.DeleteAsync(key, cancellationToken),
+            async () =>
+            {
+                var existed = await _fallback.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+                _journal.Delete(key);
+                return existed;
+            });
+
+    public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(p => p.ExistsAsync(key, cancellationToken), () => _fallback.ExistsAsync(key, cancellationToken));
+
+    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(
+            p => p.AddIfAbsentAsync(key, value, ttl, cancellationToken),
+            async () =>
+            {
+                if (CacheKeys.IsSingleUse(key) && _replayProtection == ReplayProtection.Closed)
+                {
+                    Log.SingleUseRefusedWhileOpen(_logger);
+                    throw new CacheUnavailableException("Redis unavailable and replayProtection is closed: single-use markers are not kept per replica");
+                }
+
+                var added = await _fallback.AddIfAbsentAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
+                if (added)
+                {
+                    _journal.AddIfAbsent(key, value, ttl);
+                }
+
+                return added;
+            });
+
+    public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(
+            p => p.GetAndDeleteAsync(key, cancellationToken),
+            async () =>
+            {
+                var value = await _fallback.GetAndDeleteAsync(key, cancellationToken).ConfigureAwait(false);
+                if (value is not null)
+                {
+                    _journal.Delete(key);
+                }
+
+                return value;
+            });
+
+    public async Task ClearAsync(CancellationToken cancellationToken = default)
+    {
+        await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
+        await _primary.ClearAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Asks Redis directly (a health check must tell the truth, not the fallback's).</summary>
+    public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => _primary.HealthAsync(cancellationToken);
+
+    private async Task<T> Run<T>(Func<ICacheBackend, Task<T>> onPrimary, Func<Task<T>> onFallback)
+    {
+        if (!_breaker.TryAcquire(out var probe))
+        {
+            return await onFallback().ConfigureAwait(false);
+        }
+
+        try
+        {
+            var result = await onPrimary(_primary).ConfigureAwait(false);
+            _breaker.OnSuccess(probe);
+            return result;
+        }
+        catch (CacheUnavailableException e)
+        {
+            _breaker.OnFailure(probe);
+            Log.StoreUnavailable(_logger, "a store operation", e.Message);
+            return await onFallback().ConfigureAwait(false);
+        }
+        catch
+        {
+            _breaker.OnAbandoned(probe);
+            throw;
+        }
+    }
+
+    private void OnStateChanged(CircuitState from, CircuitState to)
+    {
+        switch (to)
+        {
+            case CircuitState.Open:
+                Log.CircuitBreakerOpened(_logger, _breaker.ConsecutiveFailures, (int)_openTimeout.TotalSeconds);
+                Log.FallingBackToMemory(_logger);
+                StartProbing();
+                break;
+            case CircuitState.HalfOpen:
+                Log.CircuitBreakerHalfOpen(_logger);
+                break;
+            case CircuitState.Closed:
+                Log.RedisRestored(_logger, from.ToString().ToLowerInvariant());
+                LastReplay = ReplayAsync();
+                break;
+        }
+    }
+
+    // Without traffic nothing would ever probe: after each timeout, test Redis with a PING as a half-open probe.
+    private void StartProbing()
+    {
+        if (Interlocked.Exchange(ref _probing, 1) == 1)
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (!_stopping.IsCancellationRequested && _breaker.State != CircuitState.Closed)
+                {
+                    await Task.Delay(_breaker.State == CircuitState.Open ? _openTimeout : ProbeRetry, _time, _stopping.Token).ConfigureAwait(false);
+                    if (!_breaker.TryAcquire(out var probe) || !probe)
+                    {
+                        continue;
+                    }
+
+                    var health = await _primary.HealthAsync(_stopping.Token).ConfigureAwait(false);
+                    if (health.Healthy)
+                    {
+                        _breaker.OnSuccess(probe);
+                    }
+                    else
+                    {
+                        _breaker.OnFailure(probe);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Shutting down.
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _probing, 0);
+                if (_breaker.State == CircuitState.Open && !_stopping.IsCancellationRequested)
+                {
+                    StartProbing();
+                }
+            }
+        });
+    }
+
+    private async Task ReplayAsync()
+    {
+        try
+        {
+            var applied = await _journal.ReplayAsync(_primary, _stopping.Token).ConfigureAwait(false);
+            // Memory held only what the outage needed; Redis is the authority again.
+            await _fallback.ClearAsync().ConfigureAwait(false);
+            if (applied > 0)
+            {
+                Log.OutageJournalReplayed(_logger, applied);
+            }
+        }
+        catch (CacheUnavailableException e)
+        {
+            _breaker.OnFailure(isProbe: false);
+            Log.StoreUnavailable(_logger, "outage journal replay", e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    // Registered under two service types, so disposed twice: cancelling is idempotent, disposing the source is not.
+    public async ValueTask DisposeAsync() => await _stopping.CancelAsync().ConfigureAwait(false);
+}

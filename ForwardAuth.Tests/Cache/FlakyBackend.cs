@@ -1,0 +1,79 @@
+using ForwardAuth.Cache;
+
+namespace ForwardAuth.Tests.Cache;
+
+/// <summary>A hand-written fake store that works, then fails like an unreachable Redis (optionally after N calls).</summary>
+internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxValue) : ICacheBackend
+{
+    private int _calls;
+
+    public ICacheBackend Inner { get; } = inner;
+
+    public int FailAfter { get; set; } = failAfter;
+
+    public bool Down { get; set; }
+
+    public int Calls => _calls;
+
+    public int HealthChecks { get; private set; }
+
+    public string Name => "flaky";
+
+    private Task Gate()
+    {
+        if (Down || Interlocked.Increment(ref _calls) > FailAfter)
+        {
+            throw new CacheUnavailableException("Redis unavailable: test outage");
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.GetAsync(key, cancellationToken);
+    }
+
+    public async Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        await Inner.SetAsync(key, value, ttl, cancellationToken);
+    }
+
+    public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.DeleteAsync(key, cancellationToken);
+    }
+
+    public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.ExistsAsync(key, cancellationToken);
+    }
+
+    public async Task ClearAsync(CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        await Inner.ClearAsync(cancellationToken);
+    }
+
+    public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default)
+    {
+        HealthChecks++;
+        return Task.FromResult(Down ? new CacheHealth(false, null, "test outage") : new CacheHealth(true, TimeSpan.Zero, null));
+    }
+
+    public async Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.AddIfAbsentAsync(key, value, ttl, cancellationToken);
+    }
+
+    public async Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.GetAndDeleteAsync(key, cancellationToken);
+    }
+}

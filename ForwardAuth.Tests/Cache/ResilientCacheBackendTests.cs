@@ -1,0 +1,189 @@
+using System.Text;
+using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
+using ForwardAuth.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ForwardAuth.Tests.Cache;
+
+/// <summary>The breaker, fallback and journal around a store that really fails (a hand-written fake), on a fake clock.</summary>
+public class ResilientCacheBackendTests
+{
+    private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(60);
+    private FakeTimeProvider _time = null!;
+    private FlakyBackend _redis = null!;
+    private ResilientCacheBackend _cache = null!;
+
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
+    private ResilientCacheBackend Create(ReplayProtection replayProtection = ReplayProtection.Local) => new(
+        _redis,
+        new MemoryCacheBackend(_time),
+        new CircuitBreaker(3, OpenTimeout, _time),
+        new OutageJournal(1000, _time),
+        replayProtection,
+        OpenTimeout,
+        _time,
+        NullLogger<ResilientCacheBackend>.Instance);
+
+    [SetUp]
+    public void SetUp()
+    {
+        _time = new FakeTimeProvider();
+        _redis = new FlakyBackend(new MemoryCacheBackend(_time));
+        _cache = Create();
+    }
+
+    [TearDown]
+    public async Task TearDown() => await _cache.DisposeAsync();
+
+    private async Task OpenTheCircuitAsync()
+    {
+        _redis.Down = true;
+        for (var i = 0; i < 3; i++)
+        {
+            await _cache.GetAsync("session:probe");
+        }
+
+        Assert.That(_cache.Breaker.State, Is.EqualTo(CircuitState.Open));
+    }
+
+    // The probe loop arms its timer on its own thread: let fake time pass in steps until the condition holds.
+    private Task TimePassesUntilAsync(Func<bool> condition, string what) =>
+        TestPaths.WaitUntilAsync(
+            () =>
+            {
+                _time.Advance(TimeSpan.FromSeconds(5));
+                return Task.FromResult(condition());
+            },
+            TimeSpan.FromSeconds(10),
+            what);
+
+    [Test]
+    public async Task Closed_OperationsGoToRedis()
+    {
+        await _cache.SetAsync("session:a", B("1"), TimeSpan.FromMinutes(5));
+
+        Assert.That(await _redis.Inner.GetAsync("session:a"), Is.EqualTo(B("1")));
+        Assert.That(_cache.Fallback.Count, Is.Zero);
+    }
+
+    [Test]
+    public async Task RedisFails_CallServedFromMemoryNotAnError()
+    {
+        _redis.Down = true;
+
+        await _cache.SetAsync("session:a", B("1"), TimeSpan.FromMinutes(5));
+
+        Assert.That(await _cache.GetAsync("session:a"), Is.EqualTo(B("1")));
+    }
+
+    [Test]
+    public async Task Open_NoCallReachesRedis()
+    {
+        await OpenTheCircuitAsync();
+        var callsWhenOpened = _redis.Calls;
+
+        for (var i = 0; i < 50; i++)
+        {
+            await _cache.GetAsync("session:x");
+        }
+
+        Assert.That(_redis.Calls, Is.EqualTo(callsWhenOpened));
+    }
+
+    [Test]
+    public async Task Recovery_ProbeClosesTheCircuitAndReplaysOutageWrites()
+    {
+        await OpenTheCircuitAsync();
+        await _cache.SetAsync("session:new", B("during outage"), TimeSpan.FromMinutes(30));
+        await _cache.SetAsync("revoked:old", B("1"), TimeSpan.FromMinutes(30));
+        await _cache.DeleteAsync("session:old");
+        Assert.That(_cache.Journal.Count, Is.EqualTo(3));
+
+        _redis.Down = false;
+        await TimePassesUntilAsync(() => _cache.Breaker.State == CircuitState.Closed, "the background probe to close the circuit");
+        await _cache.LastReplay;
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _redis.Inner.GetAsync("session:new"), Is.EqualTo(B("during outage")));
+            Assert.That(await _redis.Inner.ExistsAsync("revoked:old"), Is.True);
+            Assert.That(_cache.Journal.Count, Is.Zero);
+            Assert.That(_cache.Fallback.Count, Is.Zero, "memory is emptied once Redis has everything");
+        });
+    }
+
+    [Test]
+    public async Task Recovery_RedisStillDown_StaysOpenAndKeepsTheJournal()
+    {
+        await OpenTheCircuitAsync();
+        await _cache.SetAsync("session:new", B("1"), TimeSpan.FromMinutes(30));
+
+        await TimePassesUntilAsync(() => _redis.HealthChecks >= 2, "two failed probes");
+
+        Assert.That(_cache.Breaker.State, Is.EqualTo(CircuitState.Open));
+        Assert.That(_cache.Journal.Count, Is.EqualTo(1));
+        Assert.That(await _cache.GetAsync("session:new"), Is.EqualTo(B("1")));
+    }
+
+    [Test]
+    public async Task Open_SingleUseMarkers_LocalModeUsesMemoryAndJournals()
+    {
+        await OpenTheCircuitAsync();
+
+        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5)), Is.True);
+        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5)), Is.False);
+        Assert.That(_cache.Journal.Count, Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Open_SingleUseMarkers_ClosedModeRefuses()
+    {
+        await _cache.DisposeAsync();
+        _cache = Create(ReplayProtection.Closed);
+        await OpenTheCircuitAsync();
+
+        Assert.ThrowsAsync<CacheUnavailableException>(() => _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5)));
+        Assert.That(await _cache.AddIfAbsentAsync("session:adopted", B("1"), TimeSpan.FromMinutes(5)), Is.True, "only single-use markers are refused");
+    }
+
+    [Test]
+    public async Task Open_GetAndDeleteFromMemory_JournalledAsDelete()
+    {
+        await OpenTheCircuitAsync();
+        await _cache.SetAsync("login:s", B("record"), TimeSpan.FromMinutes(5));
+
+        Assert.That(await _cache.GetAndDeleteAsync("login:s"), Is.EqualTo(B("record")));
+        Assert.That(await _cache.GetAndDeleteAsync("login:s"), Is.Null);
+
+        _redis.Down = false;
+        await _cache.Journal.ReplayAsync(_redis, CancellationToken.None);
+        Assert.That(await _redis.Inner.ExistsAsync("login:s"), Is.False, "a login consumed during the outage is not resurrected by the replay");
+    }
+
+    [Test]
+    public void NonOutageError_PropagatesAndIsNotCounted()
+    {
+        var broken = new ThrowingBackend();
+        var cache = new ResilientCacheBackend(broken, new MemoryCacheBackend(_time), new CircuitBreaker(1, OpenTimeout, _time),
+            new OutageJournal(10, _time), ReplayProtection.Local, OpenTimeout, _time, NullLogger<ResilientCacheBackend>.Instance);
+
+        Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("k"));
+        Assert.That(cache.Breaker.State, Is.EqualTo(CircuitState.Closed));
+    }
+
+    private sealed class ThrowingBackend : ICacheBackend
+    {
+        public string Name => "broken";
+        public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException("a bug, not an outage");
+        public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task ClearAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+    }
+}

@@ -84,34 +84,44 @@ public static class HostingExtensions
 
         services.AddSingleton(redis);
         services.AddSingleton<RedisConnection>();
-        services.AddSingleton(sp => new RedisCacheBackend(sp.GetRequiredService<RedisConnection>(), redis.CommandTimeout));
-        if (redis.CacheMode == CacheMode.Hybrid)
-        {
-            services.AddSingleton(sp => new HybridCacheBackend(
-                sp.GetRequiredService<RedisCacheBackend>(),
-                sp.GetRequiredService<RedisConnection>(),
-                new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>(), redis.LocalCacheMaxEntries),
-                redis.LocalCacheTtl,
-                sp.GetRequiredService<ILogger<HybridCacheBackend>>()));
-        }
-
+        services.AddSingleton<InvalidationChannel>();
+        var hybrid = redis.CacheMode == CacheMode.Hybrid;
+        services.AddSingleton(sp => new RedisCacheBackend(
+            sp.GetRequiredService<RedisConnection>(), redis.CommandTimeout, hybrid ? sp.GetRequiredService<InvalidationChannel>() : null));
         services.AddSingleton(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
-            ICacheBackend primary = redis.CacheMode == CacheMode.Hybrid
-                ? sp.GetRequiredService<HybridCacheBackend>()
-                : sp.GetRequiredService<RedisCacheBackend>();
             return new ResilientCacheBackend(
-                primary,
+                sp.GetRequiredService<RedisCacheBackend>(),
                 sp.GetRequiredService<MemoryCacheBackend>(),
                 new CircuitBreaker(redis.CircuitBreakerThreshold, redis.CircuitBreakerTimeout, time),
                 new OutageJournal(redis.OutageJournalSize, time),
                 options.ReplayProtection,
                 redis.CircuitBreakerTimeout,
+                redis.HealthCheckInterval,
                 time,
                 sp.GetRequiredService<ILogger<ResilientCacheBackend>>());
         });
-        services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<ResilientCacheBackend>());
+        if (!hybrid)
+        {
+            services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<ResilientCacheBackend>());
+            return;
+        }
+
+        // L1 above the breaker: its hits never touch Redis (see HybridCacheBackend).
+        services.AddSingleton(sp =>
+        {
+            var resilient = sp.GetRequiredService<ResilientCacheBackend>();
+            return new HybridCacheBackend(
+                resilient,
+                sp.GetRequiredService<RedisConnection>(),
+                sp.GetRequiredService<InvalidationChannel>(),
+                new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>(), redis.LocalCacheMaxEntries),
+                redis.LocalCacheTtl,
+                resilient.Breaker,
+                sp.GetRequiredService<ILogger<HybridCacheBackend>>());
+        });
+        services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<HybridCacheBackend>());
     }
 
     private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)

@@ -32,13 +32,19 @@ public class HybridCacheBackendTests : CacheBackendContract
     internal async Task<HybridCacheBackend> CreateHybridAsync(TimeSpan? localTtl = null)
     {
         var connection = new RedisConnection(RedisCacheBackendTests.Options(_redis.Address, "hybrid"), NullLogger<RedisConnection>.Instance);
-        var hybrid = new HybridCacheBackend(
-            new RedisCacheBackend(connection), connection, new MemoryCacheBackend(TimeProvider.System, 1000), localTtl ?? TimeSpan.FromMinutes(5),
-            NullLogger<HybridCacheBackend>.Instance);
+        var hybrid = Hybrid(connection, localTtl ?? TimeSpan.FromMinutes(5));
         _disposables.Add(hybrid);
         _disposables.Add(connection);
         await hybrid.Ready;
         return hybrid;
+    }
+
+    private static HybridCacheBackend Hybrid(RedisConnection connection, TimeSpan localTtl)
+    {
+        var channel = new InvalidationChannel(connection);
+        return new HybridCacheBackend(
+            new RedisCacheBackend(connection, invalidations: channel), connection, channel, new MemoryCacheBackend(TimeProvider.System, 1000), localTtl,
+            breaker: null, NullLogger<HybridCacheBackend>.Instance);
     }
 
     internal override async Task<ICacheBackend> CreateAsync() => await CreateHybridAsync();
@@ -120,7 +126,7 @@ public class HybridCacheBackendTests : CacheBackendContract
         await using var redis = await RedisServer.StartAsync();
         var connection = new RedisConnection(RedisCacheBackendTests.Options(redis.Address, "flush"), NullLogger<RedisConnection>.Instance);
         _disposables.Add(connection);
-        var hybrid = new HybridCacheBackend(new RedisCacheBackend(connection), connection, new MemoryCacheBackend(TimeProvider.System), TimeSpan.FromMinutes(5), NullLogger<HybridCacheBackend>.Instance);
+        var hybrid = Hybrid(connection, TimeSpan.FromMinutes(5));
         _disposables.Add(hybrid);
         await hybrid.Ready;
         await hybrid.SetAsync("session:s", B("1"), TimeSpan.FromMinutes(5));

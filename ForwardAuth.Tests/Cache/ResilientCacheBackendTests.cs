@@ -24,6 +24,7 @@ public class ResilientCacheBackendTests
         new OutageJournal(1000, _time),
         replayProtection,
         OpenTimeout,
+        TimeSpan.FromSeconds(5),
         _time,
         NullLogger<ResilientCacheBackend>.Instance);
 
@@ -129,6 +130,17 @@ public class ResilientCacheBackendTests
     }
 
     [Test]
+    public async Task Closed_NoTraffic_HealthChecksOpenTheCircuitWhenRedisFails()
+    {
+        _redis.Down = true;
+
+        await TimePassesUntilAsync(() => _cache.Breaker.State == CircuitState.Open, "background health checks to open the circuit");
+
+        Assert.That(_redis.HealthChecks, Is.GreaterThanOrEqualTo(3));
+        Assert.That(_redis.Calls, Is.Zero, "no request was needed");
+    }
+
+    [Test]
     public async Task Open_SingleUseMarkers_LocalModeUsesMemoryAndJournals()
     {
         await OpenTheCircuitAsync();
@@ -168,7 +180,7 @@ public class ResilientCacheBackendTests
     {
         var broken = new ThrowingBackend();
         var cache = new ResilientCacheBackend(broken, new MemoryCacheBackend(_time), new CircuitBreaker(1, OpenTimeout, _time),
-            new OutageJournal(10, _time), ReplayProtection.Local, OpenTimeout, _time, NullLogger<ResilientCacheBackend>.Instance);
+            new OutageJournal(10, _time), ReplayProtection.Local, OpenTimeout, TimeSpan.FromSeconds(5), _time, NullLogger<ResilientCacheBackend>.Instance);
 
         Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("k"));
         Assert.That(cache.Breaker.State, Is.EqualTo(CircuitState.Closed));

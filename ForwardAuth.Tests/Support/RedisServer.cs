@@ -24,10 +24,14 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync(params string[] extraArgs)
     {
-        var server = new RedisServer(TestPaths.FreePort(), TestPaths.NewTempDirectory("redis"), extraArgs);
+        var server = NotStarted(extraArgs);
         await server.StartProcessAsync();
         return server;
     }
+
+    /// <summary>A server whose port is chosen but which is not running yet (start it with <see cref="RestartAsync"/>).</summary>
+    public static RedisServer NotStarted(params string[] extraArgs) =>
+        new(TestPaths.FreePort(), TestPaths.NewTempDirectory("redis"), extraArgs);
 
     /// <summary>A connection for the test itself (inspecting keys), separate from the service's.</summary>
     public async Task<IDatabase> AdminAsync()

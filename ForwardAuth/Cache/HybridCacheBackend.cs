@@ -4,35 +4,51 @@ using StackExchange.Redis;
 namespace ForwardAuth.Cache;
 
 /// <summary>
-/// Two tiers: a bounded local L1 in front of Redis. Reads are served from L1 after the first Redis read; writes go to
-/// Redis, then L1; every change or delete is published on <c>&lt;keyPrefix&gt;:invalidate</c> so every other replica
-/// drops its L1 copy at once. When the pub/sub connection drops (messages may be lost) the L1 is flushed, and again
-/// when it comes back. Single-use markers and leases never touch L1: the atomic operations always go to Redis.
+/// Two tiers: a bounded local L1 in front of the shared store. Reads are served from L1 after the first read from
+/// Redis; writes go to Redis (which announces them on the <see cref="InvalidationChannel"/>), then L1; every
+/// announcement from another replica drops the local copy at once. L1 is trusted only while invalidations can reach
+/// it: subscribed, the link up and the circuit closed — when the link drops it is flushed (messages may be lost), and
+/// again when it returns. Single-use markers and leases never touch L1.
 /// </summary>
+/// <remarks>
+/// L1 sits above the circuit breaker: its hits never touch Redis, so they neither count as Redis successes nor wait
+/// on a hung Redis; misses and writes go through the breaker to Redis or, while it is open, to the memory fallback.
+/// </remarks>
 internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 {
-    private readonly RedisCacheBackend _remote;
+    private readonly ICacheBackend _remote;
+    private readonly RedisConnection _connection;
+    private readonly InvalidationChannel _invalidations;
     private readonly MemoryCacheBackend _local;
     private readonly TimeSpan _localTtl;
+    private readonly CircuitBreaker? _breaker;
     private readonly ILogger _logger;
-    private readonly RedisChannel _channel;
-    private readonly string _instanceId = Guid.NewGuid().ToString("N");
-    private readonly RedisConnection _connection;
     private readonly CancellationTokenSource _stopping = new();
-    private long _invalidations;
-
-    // L1 is trustworthy only while invalidations can reach us: subscribed, and the link has not dropped since.
+    private long _invalidationCount;
     private volatile bool _subscribed;
     private volatile bool _linkUp;
 
-    public HybridCacheBackend(RedisCacheBackend remote, RedisConnection connection, MemoryCacheBackend local, TimeSpan localTtl, ILogger<HybridCacheBackend> logger)
+    public HybridCacheBackend(
+        ICacheBackend remote,
+        RedisConnection connection,
+        InvalidationChannel invalidations,
+        MemoryCacheBackend local,
+        TimeSpan localTtl,
+        CircuitBreaker? breaker,
+        ILogger<HybridCacheBackend> logger)
     {
         _remote = remote;
+        _connection = connection;
+        _invalidations = invalidations;
         _local = local;
         _localTtl = localTtl;
+        _breaker = breaker;
         _logger = logger;
-        _connection = connection;
-        _channel = RedisChannel.Literal(connection.KeyPrefix + "invalidate");
+        if (breaker is not null)
+        {
+            breaker.StateChanged += (_, to) => Flush("circuit breaker " + to.ToString().ToLowerInvariant());
+        }
+
         Ready = SubscribeUntilDoneAsync();
     }
 
@@ -43,19 +59,20 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     /// <summary>Completes once the invalidation channel is subscribed (retried until Redis is there).</summary>
     public Task Ready { get; }
 
-    private bool LocalUsable => _subscribed && _linkUp;
+    private bool LocalUsable => _subscribed && _linkUp && (_breaker is null || _breaker.State == CircuitState.Closed);
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        if (LocalUsable && await _local.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
+        var usable = LocalUsable && !CacheKeys.IsSingleUse(key);
+        if (usable && await _local.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
         {
             return hit;
         }
 
         // An invalidation that arrives while we read may concern the value we are about to cache: then don't cache it.
-        var before = Interlocked.Read(ref _invalidations);
+        var before = Interlocked.Read(ref _invalidationCount);
         var value = await _remote.GetAsync(key, cancellationToken).ConfigureAwait(false);
-        if (value is not null && LocalUsable && !CacheKeys.IsSingleUse(key) && Interlocked.Read(ref _invalidations) == before)
+        if (value is not null && usable && LocalUsable && Interlocked.Read(ref _invalidationCount) == before)
         {
             await _local.SetAsync(key, value, _localTtl, cancellationToken).ConfigureAwait(false);
         }
@@ -65,72 +82,41 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 
     public async Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
+        await _local.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
         await _remote.SetAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
         if (LocalUsable && !CacheKeys.IsSingleUse(key))
         {
             await _local.SetAsync(key, value, ttl < _localTtl ? ttl : _localTtl, cancellationToken).ConfigureAwait(false);
         }
-
-        await PublishAsync(key).ConfigureAwait(false);
     }
 
     public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         await _local.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
-        var existed = await _remote.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
-        await PublishAsync(key).ConfigureAwait(false);
-        return existed;
+        return await _remote.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
         (LocalUsable && await _local.ExistsAsync(key, cancellationToken).ConfigureAwait(false))
         || await _remote.ExistsAsync(key, cancellationToken).ConfigureAwait(false);
 
-    public async Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
-    {
-        var added = await _remote.AddIfAbsentAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
-        if (added && !CacheKeys.IsSingleUse(key))
-        {
-            await PublishAsync(key).ConfigureAwait(false);
-        }
-
-        return added;
-    }
+    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        _remote.AddIfAbsentAsync(key, value, ttl, cancellationToken);
 
     public async Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         await _local.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
-        var value = await _remote.GetAndDeleteAsync(key, cancellationToken).ConfigureAwait(false);
-        if (value is not null)
-        {
-            await PublishAsync(key).ConfigureAwait(false);
-        }
-
-        return value;
+        return await _remote.GetAndDeleteAsync(key, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
         await _remote.ClearAsync(cancellationToken).ConfigureAwait(false);
         await _local.ClearAsync(cancellationToken).ConfigureAwait(false);
-        await PublishAsync("*").ConfigureAwait(false);
     }
 
     public async Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) =>
         await _remote.HealthAsync(cancellationToken).ConfigureAwait(false) with { Entries = _local.Count };
-
-    private async Task PublishAsync(string key)
-    {
-        try
-        {
-            var multiplexer = await _connection.GetAsync().ConfigureAwait(false);
-            await multiplexer.GetSubscriber().PublishAsync(_channel, _instanceId + "\n" + key).ConfigureAwait(false);
-        }
-        catch (Exception e) when (RedisErrors.IsOutage(e))
-        {
-            throw new CacheUnavailableException("Redis unavailable: " + RedisErrors.Hint(e), e);
-        }
-    }
 
     private async Task SubscribeUntilDoneAsync()
     {
@@ -151,8 +137,8 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         {
             try
             {
-                await multiplexer.GetSubscriber().SubscribeAsync(_channel, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
-                Interlocked.Increment(ref _invalidations);
+                await multiplexer.GetSubscriber().SubscribeAsync(_invalidations.Channel, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
+                Interlocked.Increment(ref _invalidationCount);
                 await _local.ClearAsync().ConfigureAwait(false);
                 _subscribed = true;
                 _linkUp = true;
@@ -167,33 +153,23 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 
     private void OnInvalidation(RedisValue message)
     {
-        var text = (string?)message ?? "";
-        var newline = text.IndexOf('\n', StringComparison.Ordinal);
-        if (newline < 0)
+        Interlocked.Increment(ref _invalidationCount);
+        switch (_invalidations.KeyFromOthers(message))
         {
-            return;
-        }
-
-        Interlocked.Increment(ref _invalidations);
-        var key = text[(newline + 1)..];
-        if (text.AsSpan(0, newline).SequenceEqual(_instanceId))
-        {
-            return;
-        }
-
-        if (key == "*")
-        {
-            _ = _local.ClearAsync();
-        }
-        else
-        {
-            _ = _local.DeleteAsync(key);
+            case null:
+                break;
+            case InvalidationChannel.Everything:
+                _ = _local.ClearAsync();
+                break;
+            case var key:
+                _ = _local.DeleteAsync(key);
+                break;
         }
     }
 
     private void Flush(string reason)
     {
-        Interlocked.Increment(ref _invalidations);
+        Interlocked.Increment(ref _invalidationCount);
         _ = _local.ClearAsync();
         Log.LocalCacheFlushed(_logger, reason);
     }

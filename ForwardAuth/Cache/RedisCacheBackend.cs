@@ -5,9 +5,10 @@ namespace ForwardAuth.Cache;
 
 /// <summary>
 /// The shared store on StackExchange.Redis. Every key is <c>&lt;keyPrefix&gt;:&lt;kind&gt;:&lt;id&gt;</c>. Outages
-/// surface as <see cref="CacheUnavailableException"/>; everything else is a bug and propagates.
+/// surface as <see cref="CacheUnavailableException"/>; everything else is a bug and propagates. In hybrid mode every
+/// change is also announced on the <see cref="InvalidationChannel"/>.
 /// </summary>
-internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? commandTimeout = null) : ICacheBackend
+internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? commandTimeout = null, InvalidationChannel? invalidations = null) : ICacheBackend
 {
     // StackExchange.Redis notices async timeouts on a heartbeat (about once a second); our own bound keeps a hung
     // Redis from holding a request longer than the configured read/write timeout.
@@ -19,10 +20,10 @@ internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? co
         Run(async db => (byte[]?)await db.StringGetAsync(Full(key)).ConfigureAwait(false));
 
     public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run(db => db.StringSetAsync(Full(key), value, ttl));
+        Run(db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl)));
 
     public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(db => db.KeyDeleteAsync(Full(key)));
+        Run(db => Announced(db, key, db.KeyDeleteAsync(Full(key))));
 
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
         Run(db => db.KeyExistsAsync(Full(key)));
@@ -31,7 +32,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? co
         Run(db => db.StringSetAsync(Full(key), value, ttl, When.NotExists));
 
     public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(async db => (byte[]?)await db.StringGetDeleteAsync(Full(key)).ConfigureAwait(false));
+        Run(async db => (byte[]?)await Announced(db, key, db.StringGetDeleteAsync(Full(key))).ConfigureAwait(false));
 
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
@@ -54,6 +55,11 @@ internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? co
                 }
 
                 await Task.WhenAll(batch).ConfigureAwait(false);
+            }
+
+            if (invalidations is not null)
+            {
+                await invalidations.PublishAsync(db, InvalidationChannel.Everything).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
@@ -78,6 +84,20 @@ internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? co
     }
 
     private string Full(string key) => connection.KeyPrefix + key;
+
+    // The write and its announcement are pipelined; single-use markers are never in any L1, so need no announcement.
+    private async Task<T> Announced<T>(IDatabase db, string key, Task<T> write)
+    {
+        if (invalidations is null || CacheKeys.IsSingleUse(key))
+        {
+            return await write.ConfigureAwait(false);
+        }
+
+        var announce = invalidations.PublishAsync(db, key);
+        var result = await write.ConfigureAwait(false);
+        await announce.ConfigureAwait(false);
+        return result;
+    }
 
     private async Task<T> Run<T>(Func<IDatabase, Task<T>> operation)
     {

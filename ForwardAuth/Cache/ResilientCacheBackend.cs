@@ -7,13 +7,12 @@ namespace ForwardAuth.Cache;
 /// Redis (or hybrid) behind the circuit breaker, with the in-memory fallback. While the breaker lets calls through
 /// they go to Redis; an outage failure is counted and the call is served from memory instead. While OPEN every call
 /// goes to memory at once, writes are journalled, and a background probe tests Redis after
-/// <c>circuitBreakerTimeout</c>; when the circuit closes the journal is replayed so every replica learns what happened
+/// <c>circuitBreakerTimeout</c> (while closed, the same monitor PINGs every <c>healthCheckInterval</c>); when the circuit closes the journal is replayed so every replica learns what happened
 /// during the outage. Single-use markers fall back to per-replica memory (<c>replayProtection: local</c>) or are
 /// refused (<c>closed</c>).
 /// </summary>
 internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
 {
-    private static readonly TimeSpan ProbeRetry = TimeSpan.FromMilliseconds(250);
     private readonly ICacheBackend _primary;
     private readonly MemoryCacheBackend _fallback;
     private readonly CircuitBreaker _breaker;
@@ -22,8 +21,8 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _openTimeout;
     private readonly ILogger _logger;
+    private readonly TimeSpan _healthInterval;
     private readonly CancellationTokenSource _stopping = new();
-    private int _probing;
 
     public ResilientCacheBackend(
         ICacheBackend primary,
@@ -32,9 +31,11 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         OutageJournal journal,
         ReplayProtection replayProtection,
         TimeSpan openTimeout,
+        TimeSpan healthInterval,
         TimeProvider time,
         ILogger<ResilientCacheBackend> logger)
     {
+        _healthInterval = healthInterval;
         _primary = primary;
         _fallback = fallback;
         _breaker = breaker;
@@ -45,6 +46,7 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         _logger = logger;
         _breaker.StateChanged += OnStateChanged;
         _journal.EntryDropped += () => Log.OutageJournalFull(_logger);
+        _ = MonitorAsync();
     }
 
     public string Name => _primary.Name;
@@ -166,7 +168,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             case CircuitState.Open:
                 Log.CircuitBreakerOpened(_logger, _breaker.ConsecutiveFailures, (int)_openTimeout.TotalSeconds);
                 Log.FallingBackToMemory(_logger);
-                StartProbing();
                 break;
             case CircuitState.HalfOpen:
                 Log.CircuitBreakerHalfOpen(_logger);
@@ -178,50 +179,36 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
-    // Without traffic nothing would ever probe: after each timeout, test Redis with a PING as a half-open probe.
-    private void StartProbing()
+    // Continuous health checking: a PING through the breaker every interval while closed — so a hung Redis is
+    // noticed even when every read is an L1 hit — and, while open, a probe after each timeout even without traffic.
+    private async Task MonitorAsync()
     {
-        if (Interlocked.Exchange(ref _probing, 1) == 1)
+        try
         {
-            return;
+            while (!_stopping.IsCancellationRequested)
+            {
+                var open = _breaker.State == CircuitState.Open;
+                await Task.Delay(open ? _openTimeout : _healthInterval, _time, _stopping.Token).ConfigureAwait(false);
+                if (!_breaker.TryAcquire(out var probe))
+                {
+                    continue;
+                }
+
+                var health = await _primary.HealthAsync(_stopping.Token).ConfigureAwait(false);
+                if (health.Healthy)
+                {
+                    _breaker.OnSuccess(probe);
+                }
+                else
+                {
+                    _breaker.OnFailure(probe);
+                }
+            }
         }
-
-        _ = Task.Run(async () =>
+        catch (OperationCanceledException)
         {
-            try
-            {
-                while (!_stopping.IsCancellationRequested && _breaker.State != CircuitState.Closed)
-                {
-                    await Task.Delay(_breaker.State == CircuitState.Open ? _openTimeout : ProbeRetry, _time, _stopping.Token).ConfigureAwait(false);
-                    if (!_breaker.TryAcquire(out var probe) || !probe)
-                    {
-                        continue;
-                    }
-
-                    var health = await _primary.HealthAsync(_stopping.Token).ConfigureAwait(false);
-                    if (health.Healthy)
-                    {
-                        _breaker.OnSuccess(probe);
-                    }
-                    else
-                    {
-                        _breaker.OnFailure(probe);
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                // Shutting down.
-            }
-            finally
-            {
-                Interlocked.Exchange(ref _probing, 0);
-                if (_breaker.State == CircuitState.Open && !_stopping.IsCancellationRequested)
-                {
-                    StartProbing();
-                }
-            }
-        });
+            // Shutting down.
+        }
     }
 
     private async Task ReplayAsync()

@@ -81,6 +81,7 @@ public sealed record RedisOptions
     public required bool RouteByLatency { get; init; }
     public required bool RouteRandomly { get; init; }
     public required string SentinelMasterName { get; init; }
+    public required TimeSpan HealthCheckInterval { get; init; }
     public required int LocalCacheMaxEntries { get; init; }
     public required TimeSpan LocalCacheTtl { get; init; }
     public required int OutageJournalSize { get; init; }

@@ -59,6 +59,7 @@ internal static class RedisOptionsBinder
             RouteByLatency = r.Boolean("redis.routeByLatency"),
             RouteRandomly = r.Boolean("redis.routeRandomly"),
             SentinelMasterName = r.Text("redis.sentinelMasterName"),
+            HealthCheckInterval = r.Seconds("redis.healthCheckInterval"),
             LocalCacheMaxEntries = r.Int32("redis.localCacheMaxEntries"),
             LocalCacheTtl = r.Seconds("redis.localCacheTTL"),
             OutageJournalSize = r.Int32("redis.outageJournalSize"),

@@ -88,6 +88,7 @@ internal static class SettingsCatalogue
         new("redis.routeByLatency", SettingKind.Boolean, "false", "Cluster: read from the node with the lowest latency."),
         new("redis.routeRandomly", SettingKind.Boolean, "false", "Cluster: read from a random node."),
         new("redis.sentinelMasterName", SettingKind.Text, "", "Sentinel: name of the monitored master (the addresses are then Sentinels)."),
+        new("redis.healthCheckInterval", SettingKind.Integer, "5", "Seconds between background PINGs through the circuit breaker (a hung Redis is noticed without traffic).", Min: 1, Max: 300),
         new("redis.localCacheMaxEntries", SettingKind.Integer, "10000", "Hybrid mode: entries kept in each replica's local L1.", Min: 100, Max: 10_000_000),
         new("redis.localCacheTTL", SettingKind.Integer, "30", "Hybrid mode: seconds an entry stays in L1 (changes elsewhere evict it at once through pub/sub).", Min: 1, Max: 3600),
         new("redis.outageJournalSize", SettingKind.Integer, "10000", "Writes kept while Redis is unreachable, replayed when it is back (oldest dropped first).", Min: 0, Max: 1_000_000),

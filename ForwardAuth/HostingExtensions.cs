@@ -87,7 +87,10 @@ public static class HostingExtensions
         services.AddSingleton<InvalidationChannel>();
         var hybrid = redis.CacheMode == CacheMode.Hybrid;
         services.AddSingleton(sp => new RedisCacheBackend(
-            sp.GetRequiredService<RedisConnection>(), redis.CommandTimeout, hybrid ? sp.GetRequiredService<InvalidationChannel>() : null));
+            sp.GetRequiredService<RedisConnection>(),
+            redis.CommandTimeout,
+            hybrid ? sp.GetRequiredService<InvalidationChannel>() : null,
+            readFromReplicas: redis.ReadOnly || redis.RouteByLatency || redis.RouteRandomly));
         services.AddSingleton(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();

@@ -8,8 +8,12 @@ namespace ForwardAuth.Cache;
 /// surface as <see cref="CacheUnavailableException"/>; everything else is a bug and propagates. In hybrid mode every
 /// change is also announced on the <see cref="InvalidationChannel"/>.
 /// </summary>
-internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? commandTimeout = null, InvalidationChannel? invalidations = null) : ICacheBackend
+internal sealed class RedisCacheBackend(
+    RedisConnection connection, TimeSpan? commandTimeout = null, InvalidationChannel? invalidations = null, bool readFromReplicas = false) : ICacheBackend
 {
+    // readOnly/routeByLatency/routeRandomly: plain reads may be served by a replica; atomic operations never are.
+    private readonly CommandFlags _readFlags = readFromReplicas ? CommandFlags.PreferReplica : CommandFlags.None;
+
     // StackExchange.Redis notices async timeouts on a heartbeat (about once a second); our own bound keeps a hung
     // Redis from holding a request longer than the configured read/write timeout.
     private readonly TimeSpan _commandTimeout = commandTimeout ?? TimeSpan.FromSeconds(3);
@@ -17,7 +21,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? co
     public string Name => "redis";
 
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(async db => (byte[]?)await db.StringGetAsync(Full(key)).ConfigureAwait(false));
+        Run(async db => (byte[]?)await db.StringGetAsync(Full(key), _readFlags).ConfigureAwait(false));
 
     public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Run(db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl)));
@@ -26,7 +30,7 @@ internal sealed class RedisCacheBackend(RedisConnection connection, TimeSpan? co
         Run(db => Announced(db, key, db.KeyDeleteAsync(Full(key))));
 
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(db => db.KeyExistsAsync(Full(key)));
+        Run(db => db.KeyExistsAsync(Full(key), _readFlags));
 
     public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Run(db => db.StringSetAsync(Full(key), value, ttl, When.NotExists));

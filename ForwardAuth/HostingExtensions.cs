@@ -67,6 +67,8 @@ public static class HostingExtensions
         services.AddSingleton<LoginStore>();
         services.AddSingleton<ReplayGuard>();
         services.AddSingleton<LoginFlow>();
+        services.AddSingleton<RefreshLeases>();
+        services.AddSingleton<SessionRefresher>();
         services.AddSingleton<RequestVerifier>();
         services.AddHostedService<StartupWarmup>();
         return services;

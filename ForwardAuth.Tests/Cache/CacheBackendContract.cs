@@ -179,6 +179,59 @@ public abstract class CacheBackendContract
     }
 
     [Test]
+    public async Task RenewIfValue_OnlyTheHolderRenews()
+    {
+        var key = "lease:" + Guid.NewGuid().ToString("N");
+        await _cache.AddIfAbsentAsync(key, B("holder-1"), ShortTtl);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.RenewIfValueAsync(key, B("someone-else"), TimeSpan.FromMinutes(1)), Is.False);
+            Assert.That(await _cache.RenewIfValueAsync(key, B("holder-1"), TimeSpan.FromMinutes(1)), Is.True);
+        });
+        await AdvanceAsync(ShortTtl * 2);
+        Assert.That(await _cache.ExistsAsync(key), Is.True, "renewed beyond its first TTL");
+    }
+
+    [Test]
+    public async Task DeleteIfValue_OnlyTheHolderReleases()
+    {
+        var key = "lease:" + Guid.NewGuid().ToString("N");
+        await _cache.AddIfAbsentAsync(key, B("holder-1"), TimeSpan.FromMinutes(1));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.DeleteIfValueAsync(key, B("someone-else")), Is.False);
+            Assert.That(await _cache.ExistsAsync(key), Is.True);
+            Assert.That(await _cache.DeleteIfValueAsync(key, B("holder-1")), Is.True);
+            Assert.That(await _cache.ExistsAsync(key), Is.False);
+        });
+    }
+
+    [Test]
+    public async Task RenewIfValue_Missing_False() =>
+        Assert.That(await _cache.RenewIfValueAsync("lease:" + Guid.NewGuid().ToString("N"), B("x"), TimeSpan.FromMinutes(1)), Is.False);
+
+    [Test]
+    public async Task SetAdd_MembersAccumulateAndExpireTogether()
+    {
+        var key = "index:" + Guid.NewGuid().ToString("N");
+        await _cache.SetAddAsync(key, "a", TimeSpan.FromMinutes(1));
+        await _cache.SetAddAsync(key, "b", TimeSpan.FromMinutes(1));
+        await _cache.SetAddAsync(key, "a", TimeSpan.FromMinutes(1));
+
+        Assert.That(await _cache.SetMembersAsync(key), Is.EquivalentTo(new[] { "a", "b" }));
+
+        await _cache.SetAddAsync(key, "c", ShortTtl);
+        await AdvanceAsync(ShortTtl * 2);
+        Assert.That(await _cache.SetMembersAsync(key), Is.Empty);
+    }
+
+    [Test]
+    public async Task SetMembers_Missing_Empty() =>
+        Assert.That(await _cache.SetMembersAsync("index:" + Guid.NewGuid().ToString("N")), Is.Empty);
+
+    [Test]
     public async Task Set_BinaryValue_RoundTripsExactly()
     {
         var key = Key();

@@ -76,4 +76,28 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
         await Gate();
         return await Inner.GetAndDeleteAsync(key, cancellationToken);
     }
+
+    public async Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.RenewIfValueAsync(key, expected, ttl, cancellationToken);
+    }
+
+    public async Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.DeleteIfValueAsync(key, expected, cancellationToken);
+    }
+
+    public async Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        await Inner.SetAddAsync(key, member, ttl, cancellationToken);
+    }
+
+    public async Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.SetMembersAsync(key, cancellationToken);
+    }
 }

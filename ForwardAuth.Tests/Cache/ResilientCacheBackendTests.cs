@@ -197,5 +197,9 @@ public class ResilientCacheBackendTests
         public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
     }
 }

@@ -9,8 +9,11 @@ internal abstract record AuthDecision
     {
     }
 
-    /// <summary>200 with identity headers (all empty for an excluded path or a preflight).</summary>
-    public sealed record Allow(UserIdentity? Identity, string? AccessToken) : AuthDecision;
+    /// <summary>
+    /// 200 with identity headers (all empty for an excluded path or a preflight). <paramref name="ReissuedSessionCookie"/>
+    /// is the session cookie sealed again under the current key after a key rotation.
+    /// </summary>
+    public sealed record Allow(UserIdentity? Identity, string? AccessToken, string? ReissuedSessionCookie = null) : AuthDecision;
 
     /// <summary>No valid credentials: log in (302/303) for a browser, 401 for an API client.</summary>
     public sealed record Challenge(ChallengeKind Kind, string Reason, bool InvalidToken) : AuthDecision;

@@ -146,6 +146,9 @@ internal sealed class LoginFlow(
             AccessToken = response.AccessToken,
             RefreshToken = response.RefreshToken,
             AccessTokenExpiresAt = response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : null,
+            IdTokenExpiresAt = new DateTimeOffset(idToken.ValidTo, TimeSpan.Zero),
+            TokensIssuedAt = now,
+            LastSeenAt = now,
         };
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);

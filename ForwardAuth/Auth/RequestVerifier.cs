@@ -16,6 +16,7 @@ internal sealed record AuthRequest(string Method, string Path, IHeaderDictionary
 internal sealed class RequestVerifier(
     TokenValidator tokens,
     SessionStore sessions,
+    SessionRefresher refresher,
     ForwardAuthOptions options,
     ILogger<RequestVerifier> logger)
 {
@@ -42,6 +43,12 @@ internal sealed class RequestVerifier(
                 return new AuthDecision.Challenge(ChallengeKind.Unauthorized, check.Error!, InvalidToken: true);
             }
 
+            if (await sessions.IsAccessTokenRevokedAsync(bearer, cancellationToken).ConfigureAwait(false))
+            {
+                Log.BearerRejected(logger, "revoked by a logout");
+                return new AuthDecision.Challenge(ChallengeKind.Unauthorized, "token revoked", InvalidToken: true);
+            }
+
             return Decide(check.Identity!, bearer, route);
         }
 
@@ -52,7 +59,12 @@ internal sealed class RequestVerifier(
             return new AuthDecision.Challenge(RequestClassifier.ChallengeFor(request.Method, request.Headers), reason, InvalidToken: false);
         }
 
-        var record = session.Record;
+        var record = await refresher.EnsureFreshAsync(session, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return new AuthDecision.Challenge(RequestClassifier.ChallengeFor(request.Method, request.Headers), "session ended by the provider", InvalidToken: false);
+        }
+
         var identity = new UserIdentity(
             record.Subject,
             record.Identifier,
@@ -60,12 +72,12 @@ internal sealed class RequestVerifier(
             record.PreferredUsername,
             record.Groups,
             record.ClaimValues ?? new Dictionary<string, string>());
-        return Decide(identity, record.AccessToken, route);
+        return Decide(identity, record.AccessToken, route, session.ReissuedCookie);
     }
 
-    private AuthDecision Decide(UserIdentity identity, string? accessToken, PolicyRules route) =>
+    private AuthDecision Decide(UserIdentity identity, string? accessToken, PolicyRules route, string? reissuedCookie = null) =>
         AccessPolicy.Allows(identity, _configured, route)
-            ? new AuthDecision.Allow(identity, accessToken)
+            ? new AuthDecision.Allow(identity, accessToken, reissuedCookie)
             : new AuthDecision.Deny(identity);
 
     /// <summary>The token of an <c>Authorization: Bearer</c> header; other schemes are the application's business.</summary>

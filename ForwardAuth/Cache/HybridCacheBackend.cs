@@ -109,6 +109,18 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         return await _remote.GetAndDeleteAsync(key, cancellationToken).ConfigureAwait(false);
     }
 
+    public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        _remote.RenewIfValueAsync(key, expected, ttl, cancellationToken);
+
+    public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
+        _remote.DeleteIfValueAsync(key, expected, cancellationToken);
+
+    public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        _remote.SetAddAsync(key, member, ttl, cancellationToken);
+
+    public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
+        _remote.SetMembersAsync(key, cancellationToken);
+
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
         await _remote.ClearAsync(cancellationToken).ConfigureAwait(false);

@@ -1,7 +1,8 @@
 namespace ForwardAuth.Cache;
 
 /// <summary>
-/// The storage seam: the reference document's operations plus the two atomic ones the product needs. Keys are
+/// The storage seam: the reference document's operations plus the atomic ones the product needs (add-if-absent,
+/// get-and-delete, compare-and-renew/delete for leases, set-add for the session indexes of back-channel logout). Keys are
 /// <c>&lt;kind&gt;:&lt;id&gt;</c>; a backend adds its own <c>keyPrefix</c>. Implementations throw
 /// <see cref="CacheUnavailableException"/> when the store cannot be reached (connection, timeout) and nothing else for
 /// an outage; a missing key is a null or false, never an exception. The backend knows nothing of sessions or tokens.
@@ -30,6 +31,18 @@ internal interface ICacheBackend
 
     /// <summary>Returns the value and deletes the key in one atomic step; of concurrent callers only one gets it.</summary>
     Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Resets the TTL only while the key still holds <paramref name="expected"/> (a lease its holder renews).</summary>
+    Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the key only while it still holds <paramref name="expected"/> (a lease released by its holder).</summary>
+    Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds a member to the set at <paramref name="key"/> and (re)sets the set's TTL.</summary>
+    Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>The members of the set at <paramref name="key"/> (empty when absent).</summary>
+    Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The store could not be reached or did not answer in time. The operation's outcome is unknown.</summary>

@@ -11,6 +11,7 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
 {
     private const int SweepEvery = 1024;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SetEntry> _sets = new(StringComparer.Ordinal);
     private long _bytes;
     private int _writes;
 
@@ -51,6 +52,7 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
     public Task ClearAsync(CancellationToken cancellationToken = default)
     {
         _entries.Clear();
+        _sets.Clear();
         Interlocked.Exchange(ref _bytes, 0);
         return Task.CompletedTask;
     }
@@ -94,6 +96,53 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
 
         Interlocked.Add(ref _bytes, -entry.Value.Length);
         return Task.FromResult(IsExpired(entry) ? null : entry.Value);
+    }
+
+    public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        var renewed = TryGetLive(key, out var entry) && entry.Value.AsSpan().SequenceEqual(expected)
+            && _entries.TryUpdate(key, entry with { ExpiresAt = time.GetUtcNow().UtcTicks + ttl.Ticks }, entry);
+        return Task.FromResult(renewed);
+    }
+
+    public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default)
+    {
+        var deleted = TryGetLive(key, out var entry) && entry.Value.AsSpan().SequenceEqual(expected)
+            && _entries.TryRemove(new KeyValuePair<string, Entry>(key, entry));
+        if (deleted)
+        {
+            Interlocked.Add(ref _bytes, -entry.Value.Length);
+        }
+
+        return Task.FromResult(deleted);
+    }
+
+    public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        var expiresAt = NewEntry([], ttl).ExpiresAt;
+        var set = _sets.AddOrUpdate(
+            key,
+            _ => new SetEntry([], expiresAt),
+            (_, old) => old.ExpiresAt <= time.GetUtcNow().UtcTicks ? new SetEntry([], expiresAt) : old with { ExpiresAt = expiresAt });
+        lock (set.Members)
+        {
+            set.Members.Add(member);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (!_sets.TryGetValue(key, out var set) || set.ExpiresAt <= time.GetUtcNow().UtcTicks)
+        {
+            return Task.FromResult<IReadOnlyCollection<string>>([]);
+        }
+
+        lock (set.Members)
+        {
+            return Task.FromResult<IReadOnlyCollection<string>>(set.Members.ToList());
+        }
     }
 
     /// <summary>Remaining lifetime of a live key (the outage journal replays entries with what is left of their TTL).</summary>
@@ -154,6 +203,14 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
 
     private void Sweep()
     {
+        foreach (var pair in _sets)
+        {
+            if (pair.Value.ExpiresAt <= time.GetUtcNow().UtcTicks)
+            {
+                _sets.TryRemove(pair);
+            }
+        }
+
         foreach (var pair in _entries)
         {
             if (IsExpired(pair.Value) && _entries.TryRemove(pair))
@@ -179,4 +236,6 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
     }
 
     private sealed record Entry(byte[] Value, long ExpiresAt);
+
+    private sealed record SetEntry(HashSet<string> Members, long ExpiresAt);
 }

@@ -33,6 +33,9 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
 
     public void Delete(string key) => Append(new Entry(Operation.Delete, key, null, DateTimeOffset.MaxValue));
 
+    public void SetAdd(string key, string member, TimeSpan ttl) =>
+        Append(new Entry(Operation.SetAdd, key, System.Text.Encoding.UTF8.GetBytes(member), time.GetUtcNow() + ttl));
+
     /// <summary>
     /// Replays every entry in order. Stops at the first outage and keeps what was not replayed (in order) for the next
     /// attempt; returns how many entries were applied.
@@ -52,6 +55,9 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
                         break;
                     case Operation.Set when ttl > TimeSpan.Zero:
                         await target.SetAsync(entry.Key, entry.Value!, ttl, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case Operation.SetAdd when ttl > TimeSpan.Zero:
+                        await target.SetAddAsync(entry.Key, System.Text.Encoding.UTF8.GetString(entry.Value!), ttl, cancellationToken).ConfigureAwait(false);
                         break;
                     case Operation.AddIfAbsent when ttl > TimeSpan.Zero:
                         await target.AddIfAbsentAsync(entry.Key, entry.Value!, ttl, cancellationToken).ConfigureAwait(false);
@@ -117,6 +123,7 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
         Set,
         AddIfAbsent,
         Delete,
+        SetAdd,
     }
 
     private sealed record Entry(Operation Operation, string Key, byte[]? Value, DateTimeOffset ExpiresAt);

@@ -38,6 +38,31 @@ internal sealed class RedisCacheBackend(
     public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
         Run(async db => (byte[]?)await Announced(db, key, db.StringGetDeleteAsync(Full(key))).ConfigureAwait(false));
 
+    // Compare-and-act on one key, atomically (a lease must only be renewed or released by its holder).
+    private const string RenewIfValueScript =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+    private const string DeleteIfValueScript =
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+    public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(async db => (long)await db.ScriptEvaluateAsync(RenewIfValueScript, [Full(key)], [expected, (long)ttl.TotalMilliseconds]).ConfigureAwait(false) == 1);
+
+    public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
+        Run(async db => (long)await db.ScriptEvaluateAsync(DeleteIfValueScript, [Full(key)], [expected]).ConfigureAwait(false) == 1);
+
+    public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(async db =>
+        {
+            var add = db.SetAddAsync(Full(key), member);
+            var expire = db.KeyExpireAsync(Full(key), ttl);
+            await Task.WhenAll(add, expire).ConfigureAwait(false);
+            return true;
+        });
+
+    public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(async db => (IReadOnlyCollection<string>)(await db.SetMembersAsync(Full(key)).ConfigureAwait(false)).Select(m => m.ToString()).ToList());
+
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
         var multiplexer = await connection.GetAsync().ConfigureAwait(false);

@@ -126,6 +126,30 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
                 return value;
             });
 
+    // Leases are per replica while the circuit is open: not journalled (they are short-lived by nature).
+    public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(p => p.RenewIfValueAsync(key, expected, ttl, cancellationToken), () => _fallback.RenewIfValueAsync(key, expected, ttl, cancellationToken));
+
+    public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
+        Run(p => p.DeleteIfValueAsync(key, expected, cancellationToken), () => _fallback.DeleteIfValueAsync(key, expected, cancellationToken));
+
+    public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Run(
+            async p =>
+            {
+                await p.SetAddAsync(key, member, ttl, cancellationToken).ConfigureAwait(false);
+                return true;
+            },
+            async () =>
+            {
+                await _fallback.SetAddAsync(key, member, ttl, cancellationToken).ConfigureAwait(false);
+                _journal.SetAdd(key, member, ttl);
+                return true;
+            });
+
+    public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
+        Run(p => p.SetMembersAsync(key, cancellationToken), () => _fallback.SetMembersAsync(key, cancellationToken));
+
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
         await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);

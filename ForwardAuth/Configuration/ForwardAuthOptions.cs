@@ -23,8 +23,12 @@ public sealed record ForwardAuthOptions
     public required string CookieDomain { get; init; }
     public required string CookiePrefix { get; init; }
     public required TimeSpan SessionMaxAge { get; init; }
+    public required TimeSpan SessionIdleTimeout { get; init; }
+    public required TimeSpan SessionActivityInterval { get; init; }
     public required bool ForceHttps { get; init; }
     public required TimeSpan RefreshGracePeriod { get; init; }
+    public required TimeSpan RefreshLeaseTtl { get; init; }
+    public required TimeSpan RefreshWait { get; init; }
     public required bool StripAuthCookies { get; init; }
 
     public required string UserIdentifierClaim { get; init; }

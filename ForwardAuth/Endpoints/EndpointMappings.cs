@@ -17,6 +17,9 @@ internal static class EndpointMappings
         app.Map(options.LogoutPath, LoginEndpoints.LogoutDirectAsync);
         app.Map(options.LoginPath, LoginEndpoints.StartDirectAsync);
 
+        // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
+        app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
+
         app.MapGet("/healthz", HealthEndpoints.Live);
         app.MapGet("/readyz", HealthEndpoints.ReadyAsync);
         app.MapGet("/health", HealthEndpoints.DetailedAsync);

@@ -85,7 +85,7 @@ internal static class LoginEndpoints
             idToken = session.Record.IdToken;
             try
             {
-                await sessions.EndAsync(session.Handle, session.Record.ExpiresAt, cancellationToken);
+                await sessions.EndAsync(session.Handle, session.Record, cancellationToken);
             }
             catch (Cache.CacheUnavailableException e)
             {

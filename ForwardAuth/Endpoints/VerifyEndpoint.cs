@@ -71,6 +71,12 @@ internal static class VerifyEndpoint
                 response.StatusCode = StatusCodes.Status200OK;
                 Responses.NoStore(response);
                 IdentityHeaders.Write(response.Headers, allow.Identity, allow.AccessToken, options);
+                if (allow.ReissuedSessionCookie is { } reissued)
+                {
+                    // Reaches the browser where the proxy passes auth cookies on (Traefik: addAuthCookiesToResponse).
+                    AuthCookies.Set(response, request, options, options.CookiePrefix + "session", reissued, options.SessionMaxAge);
+                }
+
                 if (options.StripAuthCookies)
                 {
                     response.Headers.Cookie = AuthCookies.WithoutOwnCookies(request.Headers, options.CookiePrefix);

@@ -68,6 +68,24 @@ internal static partial class Log
     [LoggerMessage(204, LogLevel.Information, "Session of {User} adopted into the store from its sealed cookie")]
     public static partial void SessionAdopted(ILogger logger, string user);
 
+    [LoggerMessage(207, LogLevel.Information, "Session of {User} ended after its idle timeout")]
+    public static partial void SessionIdleExpired(ILogger logger, string user);
+
+    [LoggerMessage(208, LogLevel.Information, "Tokens of {User} refreshed")]
+    public static partial void SessionRefreshed(ILogger logger, string user);
+
+    [LoggerMessage(209, LogLevel.Warning, "Refresh of {User} refused by the provider ({Error}): the session ends")]
+    public static partial void RefreshRefused(ILogger logger, string user, string error);
+
+    [LoggerMessage(210, LogLevel.Warning, "Refresh of {User} failed ({Error}): the current tokens are kept")]
+    public static partial void RefreshFailed(ILogger logger, string user, string error);
+
+    [LoggerMessage(211, LogLevel.Information, "Back-channel logout ended {Count} session(s)")]
+    public static partial void BackchannelLogout(ILogger logger, int count);
+
+    [LoggerMessage(212, LogLevel.Warning, "Back-channel logout token refused: {Reason}")]
+    public static partial void BackchannelLogoutRefused(ILogger logger, string reason);
+
     [LoggerMessage(205, LogLevel.Warning, "Token endpoint refused the code: {Error}")]
     public static partial void TokenExchangeFailed(ILogger logger, string error);
 

@@ -57,6 +57,20 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
         return await httpClients.CreateClient(ProviderHttp.ClientName).RequestAuthorizationCodeTokenAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<TokenResponse> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
+    {
+        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        using var request = new RefreshTokenRequest
+        {
+            Address = configuration.TokenEndpoint,
+            ClientId = options.ClientId,
+            ClientSecret = options.ClientSecret,
+            ClientCredentialStyle = CredentialStyle,
+            RefreshToken = refreshToken,
+        };
+        return await httpClients.CreateClient(ProviderHttp.ClientName).RequestRefreshTokenAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Revokes a refresh token where the provider has a revocation endpoint; returns the error, if any.</summary>
     public async Task<string?> RevokeRefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
     {

@@ -60,6 +60,21 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         return check;
     }
 
+    /// <summary>
+    /// An ID token from a refresh: the same checks as at login except the nonce (a refresh carries none), and it must
+    /// be about the same subject.
+    /// </summary>
+    public async Task<TokenCheck> ValidateRefreshedIdTokenAsync(string idToken, string expectedSubject, CancellationToken cancellationToken)
+    {
+        var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
+        if (check.IsValid && check.Identity!.Subject != expectedSubject)
+        {
+            return TokenCheck.Invalid("the refreshed ID token is about another subject");
+        }
+
+        return check;
+    }
+
     public async Task<TokenCheck> ValidateAccessTokenAsync(string accessToken, CancellationToken cancellationToken)
     {
         var audience = options.Audience.Length > 0 ? options.Audience : options.ClientId;
@@ -81,7 +96,60 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         return check;
     }
 
-    private async Task<TokenCheck> ValidateAsync(string jwt, string[] audiences, CancellationToken cancellationToken)
+    /// <summary>
+    /// A back-channel <c>logout_token</c> (OpenID Connect Back-Channel Logout 1.0): signature, <c>iss</c>, <c>aud</c>,
+    /// <c>iat</c> no older than the single-use window, the back-channel logout event, <c>sid</c> or <c>sub</c>, a
+    /// <c>jti</c>, and no <c>nonce</c> (so an ID token can never pass as one). Single use is the caller's to check.
+    /// </summary>
+    public async Task<TokenCheck> ValidateLogoutTokenAsync(string logoutToken, CancellationToken cancellationToken)
+    {
+        var check = await ValidateAsync(logoutToken, [options.ClientId], cancellationToken, requireSubject: false).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            return check;
+        }
+
+        var token = check.Token!;
+        if (token.TryGetPayloadValue<object>("nonce", out _))
+        {
+            return TokenCheck.Invalid("a logout token carries no nonce");
+        }
+
+        if (!token.TryGetPayloadValue<JsonElement>("events", out var events) || events.ValueKind != JsonValueKind.Object
+            || !events.TryGetProperty("http://schemas.openid.net/event/backchannel-logout", out _))
+        {
+            return TokenCheck.Invalid("no back-channel logout event");
+        }
+
+        if (!token.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti))
+        {
+            return TokenCheck.Invalid("no jti");
+        }
+
+        var hasSid = token.TryGetPayloadValue<string>("sid", out var sid) && !string.IsNullOrEmpty(sid);
+        var hasSub = token.TryGetPayloadValue<string>("sub", out var sub) && !string.IsNullOrEmpty(sub);
+        if (!hasSid && !hasSub)
+        {
+            return TokenCheck.Invalid("neither sid nor sub");
+        }
+
+        if (!token.TryGetPayloadValue<long>("iat", out var iat)
+            || DateTimeOffset.FromUnixTimeSeconds(iat) < time.GetUtcNow() - options.JtiCacheTtl
+            || DateTimeOffset.FromUnixTimeSeconds(iat) > time.GetUtcNow() + ClockSkew)
+        {
+            return TokenCheck.Invalid("iat missing or outside the accepted window");
+        }
+
+        var typ = token.Typ;
+        if (!string.IsNullOrEmpty(typ) && typ is not ("logout+jwt" or "JWT" or "application/logout+jwt"))
+        {
+            return TokenCheck.Invalid("typ is not logout+jwt");
+        }
+
+        return check;
+    }
+
+    private async Task<TokenCheck> ValidateAsync(string jwt, string[] audiences, CancellationToken cancellationToken, bool requireSubject = true)
     {
         if (jwt.Length > 16 * 1024 || !_handler.CanReadToken(jwt))
         {
@@ -116,7 +184,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
         var identity = UserIdentity.FromClaims(payload.RootElement, options);
-        return identity is null ? TokenCheck.Invalid("token has no subject") : new TokenCheck(null, token, identity);
+        return identity is null && requireSubject ? TokenCheck.Invalid("token has no subject") : new TokenCheck(null, token, identity);
     }
 
     private TokenValidationParameters Parameters(OpenIdConnectConfiguration configuration, string[] audiences) => new()

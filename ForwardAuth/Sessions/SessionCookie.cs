@@ -30,17 +30,23 @@ internal sealed class SessionCookie(ForwardAuthOptions options)
     }
 
     /// <summary>Null for anything that is not a cookie we sealed (tampered, truncated, other key, garbage).</summary>
-    public CookiePayload? TryOpen(string? value)
+    public CookiePayload? TryOpen(string? value) => TryOpen(value, out _);
+
+    /// <summary>As <see cref="TryOpen(string?)"/>; also tells whether an older key sealed it (re-issue it then).</summary>
+    public CookiePayload? TryOpen(string? value, out bool sealedWithOldKey)
     {
+        sealedWithOldKey = false;
         if (string.IsNullOrEmpty(value) || value.Length > 8192 || !Base64Url.IsValid(value))
         {
             return null;
         }
 
-        if (!_keys.TryOpen(Base64Url.DecodeFromChars(value), AssociatedData, out var json, out _))
+        if (!_keys.TryOpen(Base64Url.DecodeFromChars(value), AssociatedData, out var json, out var primary))
         {
             return null;
         }
+
+        sealedWithOldKey = !primary;
 
         try
         {

@@ -24,6 +24,14 @@ internal sealed record SessionRecord
     public string? AccessToken { get; init; }
     public string? RefreshToken { get; init; }
     public DateTimeOffset? AccessTokenExpiresAt { get; init; }
+    public DateTimeOffset? IdTokenExpiresAt { get; init; }
+
+    /// <summary>When the tokens were last obtained (login or refresh).</summary>
+    public DateTimeOffset? TokensIssuedAt { get; init; }
+
+    /// <summary>Last recorded activity (idle timeout); written at most once per <c>sessionActivityInterval</c>.</summary>
+    public DateTimeOffset? LastSeenAt { get; init; }
+
     public bool Adopted { get; init; }
 }
 

@@ -9,13 +9,15 @@ using ForwardAuth.Observability;
 namespace ForwardAuth.Sessions;
 
 /// <summary>A session found for a cookie: from the store's record, or decided from the sealed cookie alone.</summary>
-internal sealed record ResolvedSession(string Handle, SessionRecord Record, bool FromCookieOnly);
+/// <param name="ReissuedCookie">A cookie sealed again under the current key, when an older key had sealed it.</param>
+internal sealed record ResolvedSession(string Handle, SessionRecord Record, bool FromCookieOnly, string? ReissuedCookie = null);
 
 /// <summary>
 /// Server-side sessions. The store's record decides when it is there; when the store lacks it or cannot be reached, a
 /// valid sealed cookie decides unless its handle is known revoked, and the session is adopted into the store (without
-/// tokens). Reading a session writes nothing else. Store keys are hashes of the handle and records are encrypted, so
-/// the store alone reveals neither tokens, claims nor a usable cookie.
+/// tokens). Store keys are hashes of the handle and records are encrypted, so the store alone reveals neither tokens,
+/// claims nor a usable cookie. Each session is indexed by its provider session id (<c>sid</c>) and subject, so a
+/// back-channel logout can end all of them.
 /// </summary>
 internal sealed class SessionStore(
     ICacheBackend cache,
@@ -24,6 +26,8 @@ internal sealed class SessionStore(
     TimeProvider time,
     ILogger<SessionStore> logger)
 {
+    // A revocation marker outlives the cookie it revokes by this margin (clock differences between replicas).
+    private static readonly TimeSpan RevocationMargin = TimeSpan.FromMinutes(5);
     private readonly KeyRing _recordKeys = new(options.SessionEncryptionKeys, "store");
 
     public string CookieName => cookie.Name;
@@ -33,12 +37,20 @@ internal sealed class SessionStore(
     {
         var handle = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         await WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
+        var handleHash = CacheKeys.Hash(handle);
+        var indexTtl = record.ExpiresAt - time.GetUtcNow();
+        if (record.Sid is { Length: > 0 } sid)
+        {
+            await cache.SetAddAsync(IndexKey("sid", sid), handleHash, indexTtl, cancellationToken).ConfigureAwait(false);
+        }
+
+        await cache.SetAddAsync(IndexKey("sub", record.Subject), handleHash, indexTtl, cancellationToken).ConfigureAwait(false);
         return cookie.Seal(ToCookie(handle, record));
     }
 
     public async Task<ResolvedSession?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken)
     {
-        var payload = cookie.TryOpen(cookieValue);
+        var payload = cookie.TryOpen(cookieValue, out var sealedWithOldKey);
         if (payload is null)
         {
             if (!string.IsNullOrEmpty(cookieValue))
@@ -56,14 +68,15 @@ internal sealed class SessionStore(
             return null;
         }
 
-        var key = CacheKeys.For(CacheKeys.Session, payload.Handle);
+        var reissued = sealedWithOldKey ? cookie.Seal(payload) : null;
         try
         {
-            var sealedRecord = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            if (sealedRecord is not null)
+            var loaded = await LoadAsync(payload.Handle, cancellationToken).ConfigureAwait(false);
+            if (loaded is { } found)
             {
-                var record = OpenRecord(key, sealedRecord);
-                return record is not null && record.ExpiresAt > now ? new ResolvedSession(payload.Handle, record, false) : null;
+                return await CheckActivityAsync(payload.Handle, found.Record, found.SealedWithOldKey, cancellationToken).ConfigureAwait(false) is { } record
+                    ? new ResolvedSession(payload.Handle, record, false, reissued)
+                    : null;
             }
 
             if (await cache.ExistsAsync(CacheKeys.For(CacheKeys.Revoked, payload.Handle), cancellationToken).ConfigureAwait(false))
@@ -73,28 +86,122 @@ internal sealed class SessionStore(
             }
 
             // Only if absent: a full record written meanwhile (or replayed after an outage) must not be clobbered.
-            var adopted = FromCookie(payload);
+            var adopted = FromCookie(payload) with { LastSeenAt = now };
             await WriteAsync(payload.Handle, adopted, onlyIfAbsent: true, cancellationToken).ConfigureAwait(false);
             Log.SessionAdopted(logger, adopted.Identifier);
-            return new ResolvedSession(payload.Handle, adopted, true);
+            return new ResolvedSession(payload.Handle, adopted, true, reissued);
         }
         catch (CacheUnavailableException e)
         {
             // The store cannot answer: the sealed cookie decides (no mass logout), nothing is written.
             Log.StoreUnavailable(logger, "session lookup", e.Message);
-            return new ResolvedSession(payload.Handle, FromCookie(payload), true);
+            return new ResolvedSession(payload.Handle, FromCookie(payload), true, reissued);
         }
     }
 
+    /// <summary>The current record of a session (null when it ended or expired).</summary>
+    public async Task<SessionRecord?> ReloadAsync(string handle, CancellationToken cancellationToken) =>
+        await LoadAsync(handle, cancellationToken).ConfigureAwait(false) is { } found && found.Record.ExpiresAt > time.GetUtcNow() ? found.Record : null;
+
+    /// <summary>Writes a changed record (new tokens, activity) under the current key; its lifetime never grows.</summary>
+    public Task UpdateAsync(string handle, SessionRecord record, CancellationToken cancellationToken) =>
+        WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken);
+
     /// <summary>
-    /// Ends a session everywhere: deletes the record and leaves a revocation marker that outlives the cookie, so the
-    /// logged-out cookie is never adopted again.
+    /// Ends a session everywhere: leaves a revocation marker that outlives the cookie (so the logged-out cookie is
+    /// never adopted again), deletes the record, and marks its access token revoked until it expires.
     /// </summary>
-    public async Task EndAsync(string handle, DateTimeOffset cookieExpiresAt, CancellationToken cancellationToken)
+    public async Task EndAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
     {
-        var remaining = cookieExpiresAt - time.GetUtcNow() + TimeSpan.FromMinutes(5);
-        await cache.SetAsync(CacheKeys.For(CacheKeys.Revoked, handle), "1"u8.ToArray(), remaining, cancellationToken).ConfigureAwait(false);
-        await cache.DeleteAsync(CacheKeys.For(CacheKeys.Session, handle), cancellationToken).ConfigureAwait(false);
+        await EndByHashAsync(CacheKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        if (record.AccessToken is { } accessToken)
+        {
+            var expiresAt = record.AccessTokenExpiresAt ?? record.ExpiresAt;
+            await cache.SetAsync(TokenRevocationKey(accessToken), "1"u8.ToArray(), Positive(expiresAt - time.GetUtcNow() + RevocationMargin), cancellationToken)
+                .ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Ends every session of a provider session (<paramref name="sid"/>) or of a user (<paramref name="subject"/>).</summary>
+    public async Task<int> EndAllAsync(string? sid, string? subject, CancellationToken cancellationToken)
+    {
+        var ended = new HashSet<string>(StringComparer.Ordinal);
+        var indexes = new List<string>();
+        if (!string.IsNullOrEmpty(sid))
+        {
+            indexes.Add(IndexKey("sid", sid));
+        }
+
+        if (!string.IsNullOrEmpty(subject) && string.IsNullOrEmpty(sid))
+        {
+            indexes.Add(IndexKey("sub", subject));
+        }
+
+        foreach (var index in indexes)
+        {
+            foreach (var handleHash in await cache.SetMembersAsync(index, cancellationToken).ConfigureAwait(false))
+            {
+                if (ended.Add(handleHash))
+                {
+                    await EndByHashAsync(handleHash, time.GetUtcNow() + options.SessionMaxAge, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await cache.DeleteAsync(index, cancellationToken).ConfigureAwait(false);
+        }
+
+        return ended.Count;
+    }
+
+    /// <summary>True when the access token was revoked by a logout (a bearer token from an ended session).</summary>
+    public Task<bool> IsAccessTokenRevokedAsync(string accessToken, CancellationToken cancellationToken) =>
+        cache.ExistsAsync(TokenRevocationKey(accessToken), cancellationToken);
+
+    private async Task<SessionRecord?> CheckActivityAsync(string handle, SessionRecord record, bool sealedWithOldKey, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (record.ExpiresAt <= now)
+        {
+            return null;
+        }
+
+        var lastSeen = record.LastSeenAt ?? record.IssuedAt;
+        if (options.SessionIdleTimeout > TimeSpan.Zero && now - lastSeen > options.SessionIdleTimeout)
+        {
+            Log.SessionIdleExpired(logger, record.Identifier);
+            await EndAsync(handle, record, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        // Reading writes nothing — except, at most once per interval, the activity an idle timeout needs, and once
+        // after a key rotation, the record sealed again under the new key.
+        var recordActivity = options.SessionIdleTimeout > TimeSpan.Zero && now - lastSeen >= options.SessionActivityInterval;
+        if (recordActivity || sealedWithOldKey)
+        {
+            record = recordActivity ? record with { LastSeenAt = now } : record;
+            await UpdateAsync(handle, record, cancellationToken).ConfigureAwait(false);
+        }
+
+        return record;
+    }
+
+    private async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadAsync(string handle, CancellationToken cancellationToken)
+    {
+        var key = CacheKeys.For(CacheKeys.Session, handle);
+        var sealedRecord = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
+        if (sealedRecord is null || !_recordKeys.TryOpen(sealedRecord, Encoding.ASCII.GetBytes(key), out var json, out var primary))
+        {
+            return null;
+        }
+
+        return JsonSerializer.Deserialize(json, SessionJsonContext.Default.SessionRecord) is { } record ? (record, !primary) : null;
+    }
+
+    private async Task EndByHashAsync(string handleHash, DateTimeOffset cookieExpiresAt, CancellationToken cancellationToken)
+    {
+        var remaining = Positive(cookieExpiresAt - time.GetUtcNow() + RevocationMargin);
+        await cache.SetAsync(CacheKeys.ForHash(CacheKeys.Revoked, handleHash), "1"u8.ToArray(), remaining, cancellationToken).ConfigureAwait(false);
+        await cache.DeleteAsync(CacheKeys.ForHash(CacheKeys.Session, handleHash), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WriteAsync(string handle, SessionRecord record, bool onlyIfAbsent, CancellationToken cancellationToken)
@@ -107,6 +214,7 @@ internal sealed class SessionStore(
             return;
         }
 
+        // The store key is the associated data: a record copied under another handle's key does not open.
         var sealedRecord = _recordKeys.Seal(json, Encoding.ASCII.GetBytes(key));
         if (onlyIfAbsent)
         {
@@ -118,11 +226,13 @@ internal sealed class SessionStore(
         }
     }
 
-    // The store key is the associated data: a record copied under another handle's key does not open.
-    private SessionRecord? OpenRecord(string key, byte[] sealedRecord) =>
-        _recordKeys.TryOpen(sealedRecord, Encoding.ASCII.GetBytes(key), out var json, out _)
-            ? JsonSerializer.Deserialize(json, SessionJsonContext.Default.SessionRecord)
-            : null;
+    private static string IndexKey(string by, string value) => CacheKeys.For(CacheKeys.Index, by + ":" + value);
+
+    // A JWT is revoked by its jti (what the issuer made unique), anything else by the token itself; both hashed.
+    private static string TokenRevocationKey(string accessToken) =>
+        CacheKeys.For(CacheKeys.Revoked, "access_token:" + (TokenIds.JtiOf(accessToken) ?? accessToken));
+
+    private static TimeSpan Positive(TimeSpan ttl) => ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1);
 
     private static CookiePayload ToCookie(string handle, SessionRecord record) => new(
         handle,

@@ -116,6 +116,8 @@ const provider = new Provider(ISSUER, {
 // Stats for tests ("exactly one refresh reached the provider"). DELETE /__stats resets.
 const freshStats = () => ({ token: {}, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
 let stats = freshStats();
+// Tests make the token endpoint slow (PUT /__token-delay?ms=3000) to show that a refresh lease is renewed.
+let tokenDelayMs = 0;
 provider.on('end_session.success', () => { stats.end_session += 1; });
 provider.on('backchannel.success', () => { stats.backchannel_logout.success += 1; });
 provider.on('backchannel.error', (ctx, err) => { stats.backchannel_logout.error += 1; console.error(`backchannel.error: ${err.message}`); });
@@ -124,6 +126,14 @@ provider.use(async (ctx, next) => {
     if (ctx.method === 'DELETE') stats = freshStats();
     ctx.body = stats;
     return;
+  }
+  if (ctx.path === '/__token-delay') {
+    if (ctx.method === 'PUT') tokenDelayMs = Math.max(0, Number.parseInt(ctx.query.ms ?? '0', 10) || 0);
+    ctx.body = { ms: tokenDelayMs };
+    return;
+  }
+  if (tokenDelayMs > 0 && ctx.method === 'POST' && ctx.path === '/token') {
+    await new Promise((resolve) => { setTimeout(resolve, tokenDelayMs); });
   }
   // oidc-provider treats client_secret_basic and _post as interchangeable; enforce the registered
   // one so TOKEN_AUTH_METHOD really tests the RP. Header-only check: the body is the provider's.

@@ -1,0 +1,163 @@
+using Duende.IdentityModel.Client;
+using ForwardAuth.Configuration;
+using ForwardAuth.Oidc;
+using ForwardAuth.Observability;
+using ForwardAuth.Sessions;
+
+namespace ForwardAuth.Auth;
+
+/// <summary>
+/// Keeps a session's tokens fresh. When they come within the grace period of expiry, the replica that wins the
+/// session's refresh lease refreshes them with the refresh token and stores the result (a rotated refresh token goes
+/// into the same record write); every other request meanwhile uses the still-valid tokens, or — when they have already
+/// expired — waits (bounded by <c>refreshWaitSeconds</c>) for the new ones. A refresh the provider refuses
+/// (<c>invalid_grant</c>) ends that session only. The session's absolute lifetime is never extended.
+/// </summary>
+internal sealed class SessionRefresher(
+    SessionStore sessions,
+    RefreshLeases leases,
+    OidcProtocol protocol,
+    TokenValidator tokens,
+    ForwardAuthOptions options,
+    TimeProvider time,
+    ILogger<SessionRefresher> logger)
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The session's record with tokens fit to use, or null when the provider ended the session.</summary>
+    public async Task<SessionRecord?> EnsureFreshAsync(ResolvedSession session, CancellationToken cancellationToken)
+    {
+        var record = session.Record;
+        if (session.FromCookieOnly || record.RefreshToken is null || !IsDue(record))
+        {
+            return record;
+        }
+
+        await using var lease = await leases.TryAcquireAsync(session.Handle, cancellationToken).ConfigureAwait(false);
+        return lease is not null
+            ? await RefreshAsync(session.Handle, lease, cancellationToken).ConfigureAwait(false)
+            : await AwaitOtherRefreshAsync(session.Handle, record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Due within the grace period — but never more than half of the tokens' lifetime early, so that tokens shorter
+    /// than the grace period do not cause a refresh on every request.
+    /// </summary>
+    internal bool IsDue(SessionRecord record)
+    {
+        if (Earliest(record.AccessTokenExpiresAt, record.IdTokenExpiresAt) is not { } expiry)
+        {
+            return false;
+        }
+
+        var lifetime = expiry - (record.TokensIssuedAt ?? record.IssuedAt);
+        var window = options.RefreshGracePeriod < lifetime / 2 ? options.RefreshGracePeriod : lifetime / 2;
+        return time.GetUtcNow() >= expiry - window;
+    }
+
+    private async Task<SessionRecord?> RefreshAsync(string handle, RefreshLease lease, CancellationToken cancellationToken)
+    {
+        // Another replica may have refreshed between our read and our lease.
+        var current = await sessions.ReloadAsync(handle, cancellationToken).ConfigureAwait(false);
+        if (current?.RefreshToken is null || !IsDue(current))
+        {
+            return current;
+        }
+
+        var response = await protocol.RefreshAsync(current.RefreshToken, cancellationToken).ConfigureAwait(false);
+        if (response.IsError)
+        {
+            if (response.ErrorType == ResponseErrorType.Protocol && response.Error is "invalid_grant" or "unauthorized_client")
+            {
+                Log.RefreshRefused(logger, current.Identifier, response.Error);
+                await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
+                return null;
+            }
+
+            Log.RefreshFailed(logger, current.Identifier, response.Error ?? response.ErrorType.ToString());
+            return current;
+        }
+
+        var refreshed = await MergeAsync(current, response, cancellationToken).ConfigureAwait(false);
+        if (refreshed is null)
+        {
+            return current;
+        }
+
+        if (lease.Held)
+        {
+            await sessions.UpdateAsync(handle, refreshed, cancellationToken).ConfigureAwait(false);
+        }
+
+        Log.SessionRefreshed(logger, refreshed.Identifier);
+        return refreshed;
+    }
+
+    private async Task<SessionRecord?> MergeAsync(SessionRecord current, TokenResponse response, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var updated = current with
+        {
+            AccessToken = response.AccessToken ?? current.AccessToken,
+            AccessTokenExpiresAt = response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : current.AccessTokenExpiresAt,
+            RefreshToken = response.RefreshToken ?? current.RefreshToken,
+            TokensIssuedAt = now,
+        };
+        if (string.IsNullOrEmpty(response.IdentityToken))
+        {
+            return updated with { IdTokenExpiresAt = null };
+        }
+
+        var check = await tokens.ValidateRefreshedIdTokenAsync(response.IdentityToken, current.Subject, cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            Log.RefreshFailed(logger, current.Identifier, check.Error!);
+            return null;
+        }
+
+        // The identity survives a refresh: a claim the new ID token leaves out keeps its value (an ID token from a
+        // refresh often carries fewer claims), so a user identified by e.g. email does not become their sub.
+        var identity = check.Identity!;
+        return updated with
+        {
+            IdToken = response.IdentityToken,
+            IdTokenExpiresAt = new DateTimeOffset(check.Token!.ValidTo, TimeSpan.Zero),
+            Identifier = identity.Identifier == identity.Subject ? current.Identifier : identity.Identifier,
+            Email = identity.Email ?? current.Email,
+            PreferredUsername = identity.PreferredUsername ?? current.PreferredUsername,
+            Groups = identity.Groups is { Count: > 0 } groups ? groups : current.Groups,
+        };
+    }
+
+    private async Task<SessionRecord?> AwaitOtherRefreshAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
+    {
+        if (Earliest(record.AccessTokenExpiresAt, record.IdTokenExpiresAt) is { } expiry && expiry > time.GetUtcNow())
+        {
+            return record;
+        }
+
+        var waited = TimeSpan.Zero;
+        var latest = record;
+        while (waited < options.RefreshWait)
+        {
+            await Task.Delay(PollInterval, time, cancellationToken).ConfigureAwait(false);
+            waited += PollInterval;
+            var reloaded = await sessions.ReloadAsync(handle, cancellationToken).ConfigureAwait(false);
+            if (reloaded is null)
+            {
+                return null;
+            }
+
+            latest = reloaded;
+            if (!IsDue(reloaded))
+            {
+                return reloaded;
+            }
+        }
+
+        return latest;
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) =>
+        a is null ? b : b is null ? a : a < b ? a : b;
+}

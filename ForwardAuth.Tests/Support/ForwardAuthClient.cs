@@ -74,6 +74,22 @@ internal sealed class ForwardAuthClient : IDisposable
         throw new InvalidOperationException("the provider never redirected back");
     }
 
+    /// <summary>Ends the browser's session at the provider itself (not through ForwardAuth), as a user logging out elsewhere.</summary>
+    public async Task ProviderLogoutAsync(string issuer)
+    {
+        var url = issuer + "/session/end";
+        for (var hop = 0; hop < 10 && url.StartsWith(issuer, StringComparison.Ordinal); hop++)
+        {
+            using var response = await _providerHttp.GetAsync(url);
+            if (response.Headers.Location is null)
+            {
+                return;
+            }
+
+            url = response.Headers.Location.IsAbsoluteUri ? response.Headers.Location.AbsoluteUri : new Uri(new Uri(url), response.Headers.Location).AbsoluteUri;
+        }
+    }
+
     /// <summary>A full login: start on <paramref name="start"/>, callback on <paramref name="callback"/>; returns the final redirect.</summary>
     public async Task<HttpResponseMessage> LoginAsync(ForwardAuthInstance start, ForwardAuthInstance callback, string uri = "/", string? loginHint = null)
     {

@@ -44,6 +44,10 @@ internal sealed class ForwardAuthInstance : IAsyncDisposable
 
     public IReadOnlyCollection<string> Output => _process?.Output ?? [];
 
+    /// <summary>An in-process replica on a fake clock (the rest of the world — Redis, the provider — keeps real time).</summary>
+    public static Task<ForwardAuthInstance> StartInProcessAsync(IDictionary<string, string> environment, TimeProvider clock) =>
+        StartInProcessAsync(environment, services => services.AddSingleton(clock));
+
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("only in-process instances expose services");
 
     public static async Task<ForwardAuthInstance> StartProcessAsync(IDictionary<string, string> environment, int? port = null)
@@ -57,9 +61,9 @@ internal sealed class ForwardAuthInstance : IAsyncDisposable
     }
 
     public static async Task<ForwardAuthInstance> StartInProcessAsync(
-        IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null, string waitFor = "/readyz")
+        IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null, string waitFor = "/readyz", int? fixedPort = null)
     {
-        var port = TestPaths.FreePort();
+        var port = fixedPort ?? TestPaths.FreePort();
         var app = HostingExtensions.Build(["--urls", $"http://127.0.0.1:{port}"], name => environment.TryGetValue(name, out var v) ? v : null, configureServices);
         await app.StartAsync();
         var instance = new ForwardAuthInstance(port, null, app);

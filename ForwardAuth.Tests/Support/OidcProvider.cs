@@ -48,6 +48,7 @@ internal sealed class OidcProvider : IAsyncDisposable
         public int? AccessTokenTtl { get; init; }
         public int? IdTokenTtl { get; init; }
         public bool RotateRefreshTokens { get; init; }
+        public string? BackchannelLogoutUri { get; init; }
         public string? UsersFile { get; init; }
     }
 
@@ -82,6 +83,7 @@ internal sealed class OidcProvider : IAsyncDisposable
         Add(env, "ACCESS_TOKEN_TTL", settings.AccessTokenTtl?.ToString(CultureInfo.InvariantCulture));
         Add(env, "ID_TOKEN_TTL", settings.IdTokenTtl?.ToString(CultureInfo.InvariantCulture));
         Add(env, "USERS_FILE", settings.UsersFile);
+        Add(env, "BACKCHANNEL_LOGOUT_URI", settings.BackchannelLogoutUri);
 
         var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
         var provider = new OidcProvider(process, directory, port, key);
@@ -115,6 +117,21 @@ internal sealed class OidcProvider : IAsyncDisposable
         using var http = new HttpClient();
         return (await http.GetFromJsonAsync<JsonObject>($"http://127.0.0.1:{Port}/__stats"))!;
     }
+
+    /// <summary>Makes every token endpoint request wait (a slow provider); 0 restores it.</summary>
+    public async Task SetTokenDelayAsync(TimeSpan delay)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__token-delay?ms={(int)delay.TotalMilliseconds}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>How many token requests of a grant type the provider answered so far.</summary>
+    public async Task<int> GrantCountAsync(string grantType) => (int?)(await StatsAsync())["token"]?[grantType] ?? 0;
+
+    public async Task<int> RevocationCountAsync() => (int?)(await StatsAsync())["revocation"] ?? 0;
+
+    public async Task<int> BackchannelSuccessCountAsync() => (int?)(await StatsAsync())["backchannel_logout"]?["success"] ?? 0;
 
     private static string PrivateJwks(RSA rsa)
     {

@@ -81,7 +81,8 @@ internal sealed class SessionRefresher(
         var refreshed = await MergeAsync(current, response, cancellationToken).ConfigureAwait(false);
         if (refreshed is null)
         {
-            return current;
+            await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
+            return null;
         }
 
         if (lease.Held)
@@ -111,8 +112,10 @@ internal sealed class SessionRefresher(
         var check = await tokens.ValidateRefreshedIdTokenAsync(response.IdentityToken, current.Subject, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
-            Log.RefreshFailed(logger, current.Identifier, check.Error!);
-            return null;
+            // The tokens came straight from the token endpoint; a rotated refresh token must be kept or the next
+            // refresh would reuse a spent one. Only the new ID token and its claims are not taken.
+            Log.RefreshFailed(logger, current.Identifier, "refreshed ID token not accepted: " + check.Error);
+            return check.Identity is { } other && other.Subject != current.Subject ? null : updated;
         }
 
         // The identity survives a refresh: a claim the new ID token leaves out keeps its value (an ID token from a

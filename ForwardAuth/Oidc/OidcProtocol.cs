@@ -75,7 +75,7 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
     public async Task<string?> RevokeRefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        var endpoint = configuration.AdditionalData.TryGetValue("revocation_endpoint", out var value) ? value as string : null;
+        var endpoint = configuration.RevocationEndpoint;
         if (string.IsNullOrEmpty(endpoint))
         {
             return null;

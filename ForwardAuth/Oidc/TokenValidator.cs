@@ -69,7 +69,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
         if (check.IsValid && check.Identity!.Subject != expectedSubject)
         {
-            return TokenCheck.Invalid("the refreshed ID token is about another subject");
+            return check with { Error = "the refreshed ID token is about another subject" };
         }
 
         return check;

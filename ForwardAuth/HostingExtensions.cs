@@ -50,6 +50,7 @@ public static class HostingExtensions
 
         app.UseOutageResponses();
         app.MapForwardAuth();
+        MetricGauges.Register(app.Services);
         return app;
     }
 
@@ -57,6 +58,7 @@ public static class HostingExtensions
     {
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => new ForwardAuthMetrics(Prometheus.Metrics.NewCustomRegistry()));
         services.AddProviderHttpClient(options);
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<TokenValidator>();
@@ -78,9 +80,9 @@ public static class HostingExtensions
     {
         var redis = options.Redis;
         services.AddSingleton(sp => new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ICacheBackend>(sp => new MeteredCacheBackend(StoreFor(sp, options), sp.GetRequiredService<ForwardAuthMetrics>()));
         if (!redis.Enabled || redis.CacheMode == CacheMode.Memory)
         {
-            services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<MemoryCacheBackend>());
             return;
         }
 
@@ -92,7 +94,8 @@ public static class HostingExtensions
             sp.GetRequiredService<RedisConnection>(),
             redis.CommandTimeout,
             hybrid ? sp.GetRequiredService<InvalidationChannel>() : null,
-            readFromReplicas: redis.ReadOnly || redis.RouteByLatency || redis.RouteRandomly));
+            readFromReplicas: redis.ReadOnly || redis.RouteByLatency || redis.RouteRandomly,
+            sp.GetRequiredService<ForwardAuthMetrics>()));
         services.AddSingleton(sp =>
         {
             var time = sp.GetRequiredService<TimeProvider>();
@@ -105,11 +108,11 @@ public static class HostingExtensions
                 redis.CircuitBreakerTimeout,
                 redis.HealthCheckInterval,
                 time,
-                sp.GetRequiredService<ILogger<ResilientCacheBackend>>());
+                sp.GetRequiredService<ILogger<ResilientCacheBackend>>(),
+                sp.GetRequiredService<ForwardAuthMetrics>());
         });
         if (!hybrid)
         {
-            services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<ResilientCacheBackend>());
             return;
         }
 
@@ -124,10 +127,16 @@ public static class HostingExtensions
                 new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>(), redis.LocalCacheMaxEntries),
                 redis.LocalCacheTtl,
                 resilient.Breaker,
-                sp.GetRequiredService<ILogger<HybridCacheBackend>>());
+                sp.GetRequiredService<ILogger<HybridCacheBackend>>(),
+                sp.GetRequiredService<ForwardAuthMetrics>());
         });
-        services.AddSingleton<ICacheBackend>(sp => sp.GetRequiredService<HybridCacheBackend>());
     }
+
+    // memory → the in-process store; redis → Redis behind the breaker; hybrid → L1 above that.
+    private static ICacheBackend StoreFor(IServiceProvider sp, ForwardAuthOptions options) =>
+        !options.Redis.Enabled || options.Redis.CacheMode == CacheMode.Memory ? sp.GetRequiredService<MemoryCacheBackend>()
+        : options.Redis.CacheMode == CacheMode.Hybrid ? sp.GetRequiredService<HybridCacheBackend>()
+        : sp.GetRequiredService<ResilientCacheBackend>();
 
     private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)
     {

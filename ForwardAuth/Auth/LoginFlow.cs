@@ -37,6 +37,7 @@ internal sealed class LoginFlow(
     TokenValidator tokens,
     ForwardAuthOptions options,
     TimeProvider time,
+    ForwardAuthMetrics metrics,
     ILogger<LoginFlow> logger)
 {
     public string BindingCookiePrefix => options.CookiePrefix + "login_";
@@ -54,6 +55,7 @@ internal sealed class LoginFlow(
         var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
         var loginId = LoginStore.IdOf(state);
         Log.LoginStarted(logger, new Uri(origin).Authority, loginId);
+        metrics.LoginsStarted.Inc();
         return new LoginStart(authorizeUrl, BindingCookiePrefix + loginId, binding);
     }
 
@@ -62,7 +64,7 @@ internal sealed class LoginFlow(
     {
         if (string.IsNullOrEmpty(state) || state.Length > 200)
         {
-            return Fail(400, "the callback has no state");
+            return Fail(400, "missing_state", "the callback has no state");
         }
 
         var loginId = LoginStore.IdOf(state);
@@ -70,30 +72,31 @@ internal sealed class LoginFlow(
         var pending = await logins.PeekAsync(state, cancellationToken).ConfigureAwait(false);
         if (pending is null)
         {
-            return Fail(403, "this login has expired or was already used", bindingCookieName);
+            return Fail(403, "unknown_state", "this login has expired or was already used", bindingCookieName);
         }
 
         // Bound to the browser that started it: checked before the state is consumed, so a stolen state cannot burn it.
         var binding = readCookie(bindingCookieName);
         if (binding is null || !FixedTimeEquals(CacheKeys.Hash(binding), pending.BindingHash))
         {
-            return Fail(403, "this login was started in another browser", bindingCookieName);
+            return Fail(403, "other_browser", "this login was started in another browser", bindingCookieName);
         }
 
         var record = await logins.ConsumeAsync(state, cancellationToken).ConfigureAwait(false);
         if (record is null || !FixedTimeEquals(record.BindingHash, pending.BindingHash))
         {
-            return Fail(403, "this login was already used", bindingCookieName);
+            metrics.ReplayRejections.WithLabels("state").Inc();
+            return Fail(403, "state_replay", "this login was already used", bindingCookieName);
         }
 
         if (!string.IsNullOrEmpty(providerError))
         {
-            return Fail(403, "the provider refused the login: " + Printable(providerError), bindingCookieName);
+            return Fail(403, "provider_error", "the provider refused the login: " + Printable(providerError), bindingCookieName);
         }
 
         if (string.IsNullOrEmpty(code))
         {
-            return Fail(400, "the callback has no code", bindingCookieName);
+            return Fail(400, "missing_code", "the callback has no code", bindingCookieName);
         }
 
         return await FinishAsync(code, record, loginId, bindingCookieName, cancellationToken).ConfigureAwait(false);
@@ -108,13 +111,13 @@ internal sealed class LoginFlow(
             var error = response.IsError ? Printable(response.Error ?? "error") : "no id_token in the response";
             Log.TokenExchangeFailed(logger, error);
             var status = response.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol || !response.IsError ? 403 : 502;
-            return Fail(status, "the provider did not accept the login (" + error + ")", bindingCookieName);
+            return Fail(status, "code_exchange", "the provider did not accept the login (" + error + ")", bindingCookieName);
         }
 
         var check = await tokens.ValidateIdTokenAsync(response.IdentityToken, record.Nonce, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
-            return Fail(403, "the ID token is not valid: " + check.Error, bindingCookieName);
+            return Fail(403, "id_token_invalid", "the ID token is not valid: " + check.Error, bindingCookieName);
         }
 
         var idToken = check.Token!;
@@ -125,7 +128,8 @@ internal sealed class LoginFlow(
             ttl = ttl > options.JtiCacheTtl ? options.JtiCacheTtl : ttl;
             if (!await replay.TryUseOnceAsync("id_token:" + jti, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
             {
-                return Fail(403, "this ID token was already used (replay)", bindingCookieName);
+                metrics.ReplayRejections.WithLabels("id_token").Inc();
+                return Fail(403, "id_token_replay", "this ID token was already used (replay)", bindingCookieName);
             }
         }
 
@@ -152,12 +156,14 @@ internal sealed class LoginFlow(
         };
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
+        metrics.LoginsCompleted.Inc();
         return new LoginOutcome.Success(cookie, record.ReturnUrl, bindingCookieName);
     }
 
-    private LoginOutcome.Failure Fail(int status, string reason, string? bindingCookieName = null)
+    private LoginOutcome.Failure Fail(int status, string code, string reason, string? bindingCookieName = null)
     {
         Log.LoginFailed(logger, reason);
+        metrics.LoginsFailed.WithLabels(code).Inc();
         return new LoginOutcome.Failure(status, reason, bindingCookieName);
     }
 

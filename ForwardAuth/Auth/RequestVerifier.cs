@@ -18,6 +18,7 @@ internal sealed class RequestVerifier(
     SessionStore sessions,
     SessionRefresher refresher,
     ForwardAuthOptions options,
+    ForwardAuthMetrics metrics,
     ILogger<RequestVerifier> logger)
 {
     private readonly PolicyRules _configured = new(options.AllowedUsers, options.AllowedUserDomains, options.AllowedRolesAndGroups);
@@ -40,12 +41,14 @@ internal sealed class RequestVerifier(
             if (!check.IsValid)
             {
                 Log.BearerRejected(logger, check.Error!);
+                metrics.BearerRejections.Inc();
                 return new AuthDecision.Challenge(ChallengeKind.Unauthorized, check.Error!, InvalidToken: true);
             }
 
             if (await sessions.IsAccessTokenRevokedAsync(bearer, cancellationToken).ConfigureAwait(false))
             {
                 Log.BearerRejected(logger, "revoked by a logout");
+                metrics.BearerRejections.Inc();
                 return new AuthDecision.Challenge(ChallengeKind.Unauthorized, "token revoked", InvalidToken: true);
             }
 

@@ -20,7 +20,8 @@ internal sealed class SessionRefresher(
     TokenValidator tokens,
     ForwardAuthOptions options,
     TimeProvider time,
-    ILogger<SessionRefresher> logger)
+    ILogger<SessionRefresher> logger,
+    ForwardAuthMetrics? metrics = null)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -70,11 +71,13 @@ internal sealed class SessionRefresher(
             if (response.ErrorType == ResponseErrorType.Protocol && response.Error is "invalid_grant" or "unauthorized_client")
             {
                 Log.RefreshRefused(logger, current.Identifier, response.Error);
+                metrics?.Refreshes.WithLabels("refused").Inc();
                 await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
                 return null;
             }
 
             Log.RefreshFailed(logger, current.Identifier, response.Error ?? response.ErrorType.ToString());
+            metrics?.Refreshes.WithLabels("failed").Inc();
             return current;
         }
 
@@ -91,6 +94,7 @@ internal sealed class SessionRefresher(
         }
 
         Log.SessionRefreshed(logger, refreshed.Identifier);
+        metrics?.Refreshes.WithLabels("success").Inc();
         return refreshed;
     }
 

@@ -23,6 +23,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly TimeSpan _localTtl;
     private readonly CircuitBreaker? _breaker;
     private readonly ILogger _logger;
+    private readonly ForwardAuthMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private long _invalidationCount;
     private volatile bool _subscribed;
@@ -35,8 +36,10 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         MemoryCacheBackend local,
         TimeSpan localTtl,
         CircuitBreaker? breaker,
-        ILogger<HybridCacheBackend> logger)
+        ILogger<HybridCacheBackend> logger,
+        ForwardAuthMetrics? metrics = null)
     {
+        _metrics = metrics;
         _remote = remote;
         _connection = connection;
         _invalidations = invalidations;
@@ -66,6 +69,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         var usable = LocalUsable && !CacheKeys.IsSingleUse(key);
         if (usable && await _local.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
         {
+            _metrics?.LocalCacheHits.Inc();
             return hit;
         }
 

@@ -9,7 +9,11 @@ namespace ForwardAuth.Cache;
 /// change is also announced on the <see cref="InvalidationChannel"/>.
 /// </summary>
 internal sealed class RedisCacheBackend(
-    RedisConnection connection, TimeSpan? commandTimeout = null, InvalidationChannel? invalidations = null, bool readFromReplicas = false) : ICacheBackend
+    RedisConnection connection,
+    TimeSpan? commandTimeout = null,
+    InvalidationChannel? invalidations = null,
+    bool readFromReplicas = false,
+    ForwardAuth.Observability.ForwardAuthMetrics? metrics = null) : ICacheBackend
 {
     // readOnly/routeByLatency/routeRandomly: plain reads may be served by a replica; atomic operations never are.
     private readonly CommandFlags _readFlags = readFromReplicas ? CommandFlags.PreferReplica : CommandFlags.None;
@@ -21,22 +25,22 @@ internal sealed class RedisCacheBackend(
     public string Name => "redis";
 
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(async db => (byte[]?)await db.StringGetAsync(Full(key), _readFlags).ConfigureAwait(false));
+        Run("get", async db => (byte[]?)await db.StringGetAsync(Full(key), _readFlags).ConfigureAwait(false));
 
     public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run(db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl)));
+        Run("set", db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl)));
 
     public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(db => Announced(db, key, db.KeyDeleteAsync(Full(key))));
+        Run("delete", db => Announced(db, key, db.KeyDeleteAsync(Full(key))));
 
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(db => db.KeyExistsAsync(Full(key), _readFlags));
+        Run("exists", db => db.KeyExistsAsync(Full(key), _readFlags));
 
     public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run(db => db.StringSetAsync(Full(key), value, ttl, When.NotExists));
+        Run("add_if_absent", db => db.StringSetAsync(Full(key), value, ttl, When.NotExists));
 
     public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(async db => (byte[]?)await Announced(db, key, db.StringGetDeleteAsync(Full(key))).ConfigureAwait(false));
+        Run("get_and_delete", async db => (byte[]?)await Announced(db, key, db.StringGetDeleteAsync(Full(key))).ConfigureAwait(false));
 
     // Compare-and-act on one key, atomically (a lease must only be renewed or released by its holder).
     private const string RenewIfValueScript =
@@ -46,13 +50,13 @@ internal sealed class RedisCacheBackend(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
     public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run(async db => (long)await db.ScriptEvaluateAsync(RenewIfValueScript, [Full(key)], [expected, (long)ttl.TotalMilliseconds]).ConfigureAwait(false) == 1);
+        Run("renew_if_value", async db => (long)await db.ScriptEvaluateAsync(RenewIfValueScript, [Full(key)], [expected, (long)ttl.TotalMilliseconds]).ConfigureAwait(false) == 1);
 
     public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
-        Run(async db => (long)await db.ScriptEvaluateAsync(DeleteIfValueScript, [Full(key)], [expected]).ConfigureAwait(false) == 1);
+        Run("delete_if_value", async db => (long)await db.ScriptEvaluateAsync(DeleteIfValueScript, [Full(key)], [expected]).ConfigureAwait(false) == 1);
 
     public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run(async db =>
+        Run("set_add", async db =>
         {
             var add = db.SetAddAsync(Full(key), member);
             var expire = db.KeyExpireAsync(Full(key), ttl);
@@ -61,7 +65,7 @@ internal sealed class RedisCacheBackend(
         });
 
     public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
-        Run(async db => (IReadOnlyCollection<string>)(await db.SetMembersAsync(Full(key)).ConfigureAwait(false)).Select(m => m.ToString()).ToList());
+        Run("set_members", async db => (IReadOnlyCollection<string>)(await db.SetMembersAsync(Full(key)).ConfigureAwait(false)).Select(m => m.ToString()).ToList());
 
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
@@ -128,16 +132,26 @@ internal sealed class RedisCacheBackend(
         return result;
     }
 
-    private async Task<T> Run<T>(Func<IDatabase, Task<T>> operation)
+    private async Task<T> Run<T>(string operation, Func<IDatabase, Task<T>> command)
     {
+        var started = Stopwatch.GetTimestamp();
+        var outcome = "error";
         try
         {
             var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout).ConfigureAwait(false);
-            return await operation(multiplexer.GetDatabase()).WaitAsync(_commandTimeout).ConfigureAwait(false);
+            var result = await command(multiplexer.GetDatabase()).WaitAsync(_commandTimeout).ConfigureAwait(false);
+            outcome = "success";
+            return result;
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {
+            outcome = "unavailable";
+            metrics?.RedisFailures.Inc();
             throw new CacheUnavailableException("Redis unavailable: " + RedisErrors.Hint(e), e);
+        }
+        finally
+        {
+            metrics?.RedisOperationDuration.WithLabels(operation, outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 }

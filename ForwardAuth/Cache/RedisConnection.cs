@@ -28,6 +28,19 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public bool IsConnected => _multiplexer.IsValueCreated && _multiplexer.Value.IsCompletedSuccessfully && _multiplexer.Value.Result.IsConnected;
 
+    /// <summary>How many known Redis servers are connected and how many are not (the health document's "pool").</summary>
+    public (int Connected, int Disconnected) ServerCounts()
+    {
+        if (!_multiplexer.IsValueCreated || !_multiplexer.Value.IsCompletedSuccessfully)
+        {
+            return (0, 0);
+        }
+
+        var servers = _multiplexer.Value.Result.GetServers();
+        var connected = servers.Count(s => s.IsConnected);
+        return (connected, servers.Length - connected);
+    }
+
     internal static ConfigurationOptions BuildConfiguration(RedisOptions o)
     {
         var config = new ConfigurationOptions
@@ -84,15 +97,77 @@ internal sealed class RedisConnection : IAsyncDisposable
         config.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
     }
 
+    /// <summary>
+    /// What the latest connection failure points at (<see cref="RedisErrors.Hint"/>), or null once a connection is
+    /// restored. More telling than the error of a failed command: StackExchange.Redis fails a command with the error of
+    /// whichever connect attempt failed last, often a sibling connection's cancelled attempt that names no cause.
+    /// </summary>
+    public string? LastFailureHint { get; private set; }
+
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
         var config = BuildConfiguration(_options);
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
+        // The handlers below can only be attached once ConnectAsync returns, and after a refused handshake (wrong
+        // password, untrusted server certificate, missing client certificate) StackExchange.Redis raises no further
+        // ConnectionFailed while it retries: the first failure's cause is only in its connect log.
+        using var connectLog = new ConnectLog();
+        var multiplexer = await ConnectionMultiplexer.ConnectAsync(config, connectLog).ConfigureAwait(false);
         multiplexer.ConnectionFailed += (_, e) =>
-            Log.RedisConnectionFailed(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString(), RedisErrors.Hint(e.Exception));
-        multiplexer.ConnectionRestored += (_, e) => Log.RedisConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
+        {
+            LastFailureHint = RedisErrors.Hint(e.Exception);
+            Log.RedisConnectionFailed(_logger, e.EndPoint?.ToString() ?? "?", e.FailureType.ToString(), LastFailureHint);
+        };
+        multiplexer.ConnectionRestored += (_, e) =>
+        {
+            LastFailureHint = null;
+            Log.RedisConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
+        };
+        if (!multiplexer.IsConnected && RedisErrors.FromConnectLog(connectLog.ToString()) is var (endpoint, failureType, hint))
+        {
+            LastFailureHint = hint;
+            Log.RedisConnectionFailed(_logger, endpoint, failureType, hint);
+        }
+
         Log.RedisCacheInitialized(_logger, _options.Address, _options.CacheMode.ToString().ToLowerInvariant(), _options.KeyPrefix, multiplexer.IsConnected);
         return multiplexer;
+    }
+
+    /// <summary>StackExchange.Redis's connect log, kept (bounded) only to find a failure's cause; never logged as is.</summary>
+    private sealed class ConnectLog : TextWriter
+    {
+        private readonly System.Text.StringBuilder _text = new();
+
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_text)
+            {
+                if (_text.Length < 64 * 1024)
+                {
+                    _text.Append(value);
+                }
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_text)
+            {
+                if (_text.Length < 64 * 1024)
+                {
+                    _text.Append(value);
+                }
+            }
+        }
+
+        public override string ToString()
+        {
+            lock (_text)
+            {
+                return _text.ToString();
+            }
+        }
     }
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;

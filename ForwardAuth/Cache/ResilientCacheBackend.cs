@@ -22,6 +22,7 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly TimeSpan _openTimeout;
     private readonly ILogger _logger;
     private readonly TimeSpan _healthInterval;
+    private readonly ForwardAuthMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
 
     public ResilientCacheBackend(
@@ -33,8 +34,10 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         TimeSpan openTimeout,
         TimeSpan healthInterval,
         TimeProvider time,
-        ILogger<ResilientCacheBackend> logger)
+        ILogger<ResilientCacheBackend> logger,
+        ForwardAuthMetrics? metrics = null)
     {
+        _metrics = metrics;
         _healthInterval = healthInterval;
         _primary = primary;
         _fallback = fallback;
@@ -45,7 +48,11 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         _time = time;
         _logger = logger;
         _breaker.StateChanged += OnStateChanged;
-        _journal.EntryDropped += () => Log.OutageJournalFull(_logger);
+        _journal.EntryDropped += () =>
+        {
+            Log.OutageJournalFull(_logger);
+            _metrics?.JournalDropped.Inc();
+        };
         _ = MonitorAsync();
     }
 
@@ -159,10 +166,11 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     /// <summary>Asks Redis directly (a health check must tell the truth, not the fallback's).</summary>
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => _primary.HealthAsync(cancellationToken);
 
-    private async Task<T> Run<T>(Func<ICacheBackend, Task<T>> onPrimary, Func<Task<T>> onFallback)
+    private async Task<T> Run<T>(Func<ICacheBackend, Task<T>> onPrimary, Func<Task<T>> onFallback, [System.Runtime.CompilerServices.CallerMemberName] string operation = "")
     {
         if (!_breaker.TryAcquire(out var probe))
         {
+            _metrics?.FallbackOperations.WithLabels(OperationName(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }
 
@@ -175,7 +183,8 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         catch (CacheUnavailableException e)
         {
             _breaker.OnFailure(probe);
-            Log.StoreUnavailable(_logger, "a store operation", e.Message);
+            Log.StoreUnavailable(_logger, OperationName(operation), e.Message);
+            _metrics?.FallbackOperations.WithLabels(OperationName(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }
         catch
@@ -185,8 +194,14 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
+    // "GetAndDeleteAsync" → "get_and_delete": the label of the operation in metrics and logs.
+    private static string OperationName(string member) =>
+        string.Concat(member.Replace("Async", "", StringComparison.Ordinal).Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     private void OnStateChanged(CircuitState from, CircuitState to)
     {
+        _metrics?.BreakerTransitions.WithLabels(Label(from), Label(to)).Inc();
+        _metrics?.CircuitBreakerState.Set((int)to);
         switch (to)
         {
             case CircuitState.Open:
@@ -234,6 +249,13 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             // Shutting down.
         }
     }
+
+    private static string Label(CircuitState state) => state switch
+    {
+        CircuitState.Open => "open",
+        CircuitState.HalfOpen => "half_open",
+        _ => "closed",
+    };
 
     private async Task ReplayAsync()
     {

@@ -19,6 +19,7 @@ internal static class BackchannelLogoutEndpoint
         [FromServices] ReplayGuard replay,
         [FromServices] SessionStore sessions,
         [FromServices] ForwardAuthOptions options,
+        [FromServices] ForwardAuthMetrics metrics,
         [FromServices] ILogger<SessionStore> logger)
     {
         var response = context.Response;
@@ -42,6 +43,7 @@ internal static class BackchannelLogoutEndpoint
         var jti = token.GetPayloadValue<string>("jti");
         if (!await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, context.RequestAborted))
         {
+            metrics.ReplayRejections.WithLabels("logout_token").Inc();
             await Refuse(response, logger, "this logout_token was already used");
             return;
         }
@@ -50,6 +52,7 @@ internal static class BackchannelLogoutEndpoint
         var sub = token.TryGetPayloadValue<string>("sub", out var u) ? u : null;
         var ended = await sessions.EndAllAsync(sid, sub, context.RequestAborted);
         Log.BackchannelLogout(logger, ended);
+        metrics.Logouts.WithLabels("backchannel").Inc(ended);
         response.StatusCode = StatusCodes.Status200OK;
         Responses.NoStore(response);
     }

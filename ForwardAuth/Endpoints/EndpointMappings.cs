@@ -1,4 +1,6 @@
 using ForwardAuth.Configuration;
+using ForwardAuth.Observability;
+using Prometheus;
 
 namespace ForwardAuth.Endpoints;
 
@@ -23,6 +25,7 @@ internal static class EndpointMappings
         app.MapGet("/healthz", HealthEndpoints.Live);
         app.MapGet("/readyz", HealthEndpoints.ReadyAsync);
         app.MapGet("/health", HealthEndpoints.DetailedAsync);
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<ForwardAuthMetrics>().Registry);
         return app;
     }
 }

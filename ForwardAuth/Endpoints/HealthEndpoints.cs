@@ -43,9 +43,7 @@ internal static class HealthEndpoints
             ["cache"] = new Dictionary<string, object?>
             {
                 ["mode"] = usesRedis ? options.Redis.CacheMode.ToString().ToLowerInvariant() : "memory",
-                ["redis"] = usesRedis
-                    ? new { connected = health.Healthy, latency = health.Latency is { } l ? $"{l.TotalMilliseconds:0.###}ms" : null, error = health.Problem }
-                    : null,
+                ["redis"] = usesRedis ? RedisSection(health, services.GetRequiredService<RedisConnection>()) : null,
                 ["memory"] = memory is null ? null : new { entries = memory.Count, size = FormatBytes(memory.Bytes) },
                 ["local"] = services.GetService<HybridCacheBackend>() is { } hybrid ? new { entries = hybrid.Local.Count, size = FormatBytes(hybrid.Local.Bytes) } : null,
                 ["circuit_breaker"] = resilient is null ? null : new
@@ -56,6 +54,20 @@ internal static class HealthEndpoints
                 ["outage_journal"] = resilient is null ? null : new { entries = resilient.Journal.Count, dropped = resilient.Journal.Dropped },
             },
         }, statusCode: status == "unhealthy" ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+    }
+
+    // StackExchange.Redis multiplexes one connection per node: the "pool" is those connections — active = connected,
+    // idle is always 0 (nothing waits in a pool), total = every known node.
+    private static object RedisSection(CacheHealth health, RedisConnection connection)
+    {
+        var (connected, disconnected) = connection.ServerCounts();
+        return new
+        {
+            connected = health.Healthy,
+            latency = health.Latency is { } l ? $"{l.TotalMilliseconds:0.###}ms" : null,
+            pool = new { active = connected, idle = 0, total = connected + disconnected },
+            error = health.Problem,
+        };
     }
 
     private static string FormatBytes(long bytes) => bytes switch

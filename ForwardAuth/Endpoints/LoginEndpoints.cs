@@ -99,6 +99,7 @@ internal static class LoginEndpoints
             }
 
             Log.LoggedOut(logger, session.Record.Identifier);
+            services.GetRequiredService<ForwardAuthMetrics>().Logouts.WithLabels("rp").Inc();
         }
 
         AuthCookies.Clear(context.Response, request, options, sessions.CookieName);

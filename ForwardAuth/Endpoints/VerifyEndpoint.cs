@@ -1,5 +1,6 @@
 using ForwardAuth.Auth;
 using ForwardAuth.Configuration;
+using System.Diagnostics;
 using ForwardAuth.Observability;
 using Microsoft.AspNetCore.Mvc;
 
@@ -16,7 +17,36 @@ internal static class VerifyEndpoint
         [FromServices] ForwardAuthOptions options,
         [FromServices] RequestVerifier verifier,
         [FromServices] LoginFlow login,
+        [FromServices] ForwardAuthMetrics metrics,
         [FromServices] ILogger<RequestVerifier> logger)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var outcome = "error";
+        try
+        {
+            await DecideAsync(context, options, verifier, login, logger);
+            outcome = Outcome(context.Response.StatusCode);
+        }
+        finally
+        {
+            metrics.Decisions.WithLabels(outcome).Inc();
+            metrics.DecisionDuration.WithLabels(outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        }
+    }
+
+    // A bounded set of outcome labels (metric cardinality): the answer's class, not its details.
+    private static string Outcome(int status) => status switch
+    {
+        200 => "allow",
+        302 or 303 => "challenge",
+        401 => "unauthorized",
+        403 => "forbidden",
+        400 => "bad_request",
+        _ => "error",
+    };
+
+    private static async Task DecideAsync(
+        HttpContext context, ForwardAuthOptions options, RequestVerifier verifier, LoginFlow login, ILogger logger)
     {
         var response = context.Response;
         var request = ForwardedRequest.TryParseForwarded(context.Request, options, out var error);

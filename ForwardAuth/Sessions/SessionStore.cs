@@ -24,7 +24,8 @@ internal sealed class SessionStore(
     SessionCookie cookie,
     ForwardAuthOptions options,
     TimeProvider time,
-    ILogger<SessionStore> logger)
+    ILogger<SessionStore> logger,
+    ForwardAuthMetrics? metrics = null)
 {
     // A revocation marker outlives the cookie it revokes by this margin (clock differences between replicas).
     private static readonly TimeSpan RevocationMargin = TimeSpan.FromMinutes(5);
@@ -169,6 +170,7 @@ internal sealed class SessionStore(
         if (options.SessionIdleTimeout > TimeSpan.Zero && now - lastSeen > options.SessionIdleTimeout)
         {
             Log.SessionIdleExpired(logger, record.Identifier);
+            metrics?.Logouts.WithLabels("idle").Inc();
             await EndAsync(handle, record, cancellationToken).ConfigureAwait(false);
             return null;
         }

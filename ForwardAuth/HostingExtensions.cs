@@ -22,7 +22,11 @@ public static class HostingExtensions
     /// Builds the application from command-line arguments and environment. Throws <see cref="ConfigurationException"/>
     /// naming every bad key. <paramref name="configureServices"/> lets tests replace a service (e.g. the clock).
     /// </summary>
-    public static WebApplication Build(string[] args, Func<string, string?> getVariable, Action<IServiceCollection>? configureServices = null)
+    public static WebApplication Build(
+        string[] args,
+        Func<string, string?> getVariable,
+        Action<IServiceCollection>? configureServices = null,
+        Action<Serilog.LoggerConfiguration>? configureLogging = null)
     {
         var options = ConfigurationLoader.Load(args, getVariable, out var unknownKeys);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
@@ -37,7 +41,11 @@ public static class HostingExtensions
             // Names and groups may be non-ASCII; send them as UTF-8 rather than fail the response.
             k.ResponseHeaderEncodingSelector = _ => Encoding.UTF8;
         });
-        Serilog.SerilogServiceCollectionExtensions.AddSerilog(builder.Services, (_, logger) => ConfigureLogging(logger, options.LogLevel));
+        Serilog.SerilogServiceCollectionExtensions.AddSerilog(builder.Services, (_, logger) =>
+        {
+            ConfigureLogging(logger, options.LogLevel);
+            configureLogging?.Invoke(logger);
+        });
         builder.Services.AddForwardAuth(options);
         configureServices?.Invoke(builder.Services);
 

@@ -47,6 +47,68 @@ public class HealthEndpointsTests
         });
     }
 
+    [TestCase("memory")]
+    [TestCase("redis")]
+    [TestCase("hybrid")]
+    public async Task Health_DocumentedShapeWithLiveValues(string mode)
+    {
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(ForwardAuthSettings.For(_provider, mode == "memory" ? null : _redis, mode));
+        using var client = new ForwardAuthClient();
+        using var login = await client.LoginAsync(replica, replica, "/", "alice");
+        using var again = await client.AuthAsync(replica, "GET", "/", ForwardAuthClient.Navigation);
+
+        var health = await JsonAsync(replica.BaseUrl + "/health");
+        var cache = health.GetProperty("cache");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(health.GetProperty("status").GetString(), Is.EqualTo("healthy"));
+            Assert.That(cache.GetProperty("mode").GetString(), Is.EqualTo(mode));
+            Assert.That(cache.GetProperty("memory").GetProperty("entries").GetInt32(), mode == "memory" ? Is.GreaterThan(0) : Is.GreaterThanOrEqualTo(0));
+            Assert.That(cache.GetProperty("memory").GetProperty("size").GetString(), Does.Match(@"^\d+(\.\d)?(B|KB|MB)$"));
+            if (mode == "memory")
+            {
+                Assert.That(cache.GetProperty("redis").ValueKind, Is.EqualTo(JsonValueKind.Null));
+                return;
+            }
+
+            var redis = cache.GetProperty("redis");
+            Assert.That(redis.GetProperty("connected").GetBoolean(), Is.True);
+            Assert.That(redis.GetProperty("latency").GetString(), Does.Match(@"^\d+(\.\d+)?ms$"));
+            Assert.That(redis.GetProperty("pool").GetProperty("active").GetInt32(), Is.GreaterThanOrEqualTo(1));
+            Assert.That(redis.GetProperty("pool").GetProperty("total").GetInt32(), Is.GreaterThanOrEqualTo(1));
+            Assert.That(redis.GetProperty("pool").TryGetProperty("idle", out _), Is.True);
+            Assert.That(cache.GetProperty("circuit_breaker").GetProperty("state").GetString(), Is.EqualTo("closed"));
+            Assert.That(cache.GetProperty("circuit_breaker").GetProperty("failures").GetInt32(), Is.Zero);
+            if (mode == "hybrid")
+            {
+                Assert.That(cache.GetProperty("local").GetProperty("entries").GetInt32(), Is.GreaterThan(0), "the session is in L1");
+            }
+        });
+    }
+
+    [Test]
+    public async Task Health_DuringAnOutage_DegradedWithTheBreakerOpen()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var settings = ForwardAuthSettings.For(_provider, redis, "hybrid");
+        settings["REDIS_CIRCUIT_BREAKER_THRESHOLD"] = "1";
+        settings["REDIS_HEALTH_CHECK_INTERVAL"] = "1";
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
+
+        await redis.StopAsync();
+        await TestPaths.WaitUntilAsync(
+            async () => (await JsonAsync(replica.BaseUrl + "/health")).GetProperty("cache").GetProperty("circuit_breaker").GetProperty("state").GetString() == "open",
+            TimeSpan.FromSeconds(10),
+            "the breaker to open");
+        var health = await JsonAsync(replica.BaseUrl + "/health");
+
+        Assert.That(health.GetProperty("status").GetString(), Is.EqualTo("degraded"));
+        Assert.That(health.GetProperty("cache").GetProperty("redis").GetProperty("connected").GetBoolean(), Is.False);
+        Assert.That(health.GetProperty("cache").GetProperty("circuit_breaker").GetProperty("failures").GetInt32(), Is.GreaterThan(0));
+        Assert.That((await _http.GetAsync(replica.BaseUrl + "/readyz")).StatusCode, Is.EqualTo(HttpStatusCode.OK), "degraded is still ready");
+    }
+
     [Test]
     public async Task RedisDownAtStart_StartsReadyButDegraded()
     {

@@ -30,13 +30,18 @@ internal sealed class ForwardAuthInstance : IAsyncDisposable
 {
     private readonly ExternalProcess? _process;
     private readonly WebApplication? _app;
+    private readonly LogCapture? _logs;
 
-    private ForwardAuthInstance(int port, ExternalProcess? process, WebApplication? app)
+    private ForwardAuthInstance(int port, ExternalProcess? process, WebApplication? app, LogCapture? logs = null)
     {
         Port = port;
         _process = process;
         _app = app;
+        _logs = logs;
     }
+
+    /// <summary>Every log line the replica wrote (stdout of a process; the captured events of an in-process one).</summary>
+    public IReadOnlyCollection<string> Logs => _logs?.Lines ?? Output;
 
     public int Port { get; }
 
@@ -64,9 +69,14 @@ internal sealed class ForwardAuthInstance : IAsyncDisposable
         IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null, string waitFor = "/readyz", int? fixedPort = null)
     {
         var port = fixedPort ?? TestPaths.FreePort();
-        var app = HostingExtensions.Build(["--urls", $"http://127.0.0.1:{port}"], name => environment.TryGetValue(name, out var v) ? v : null, configureServices);
+        var logs = new LogCapture();
+        var app = HostingExtensions.Build(
+            ["--urls", $"http://127.0.0.1:{port}"],
+            name => environment.TryGetValue(name, out var v) ? v : null,
+            configureServices,
+            logging => logging.WriteTo.Sink(logs));
         await app.StartAsync();
-        var instance = new ForwardAuthInstance(port, null, app);
+        var instance = new ForwardAuthInstance(port, null, app, logs);
         await instance.WaitReadyAsync(() => false, waitFor);
         return instance;
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ForwardAuth.Sessions;
 using ForwardAuth.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ namespace ForwardAuth.Tests.Observability;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public class ObservabilityTests
+public partial class ObservabilityTests
 {
     private const string RedisPassword = "redis-password-never-logged";
     private const string Resource = "https://api.observability.test";
@@ -23,6 +24,7 @@ public class ObservabilityTests
     private readonly List<string> _secrets = [];
     private readonly List<double> _breakerGauge = [];
     private List<PrometheusText.Sample> _metrics = null!;
+    private string _metricsText = "";
 
     [OneTimeSetUp]
     public async Task RunTheScript()
@@ -50,7 +52,8 @@ public class ObservabilityTests
         _secrets.AddRange([OidcProvider.ClientSecret, ForwardAuthSettings.EncryptionKey, RedisPassword]);
 
         await ScriptAsync();
-        _metrics = PrometheusText.Parse(await _http.GetStringAsync(_replica.BaseUrl + "/metrics"));
+        _metricsText = await _http.GetStringAsync(_replica.BaseUrl + "/metrics");
+        _metrics = PrometheusText.Parse(_metricsText);
     }
 
     [OneTimeTearDown]
@@ -128,6 +131,30 @@ public class ObservabilityTests
         await _redis.RestartAsync();
         await TestPaths.WaitUntilAsync(async () => await BreakerStateAsync() == "closed", TimeSpan.FromSeconds(15), "the breaker to close");
         _breakerGauge.Add(await BreakerGaugeAsync());
+    }
+
+    [GeneratedRegex(@"\b(?:traefikoidc|forwardauth)_[a-z0-9_]+")]
+    private static partial Regex MetricName();
+
+    [Test]
+    public void Dashboard_EveryQuery_UsesMetricsTheServiceExposes()
+    {
+        var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "examples", "grafana", "dashboard.json"))).RootElement;
+        var expressions = dashboard.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray())
+            .Select(t => t.GetProperty("expr").GetString()!)
+            .ToList();
+        var exposed = PrometheusText.Names(_metricsText);
+
+        Assert.That(expressions, Has.Count.GreaterThanOrEqualTo(10));
+        foreach (var name in expressions.SelectMany(e => MetricName().Matches(e).Select(m => m.Value)))
+        {
+            Assert.That(exposed, Does.Contain(name), name + " is used by the dashboard but not exposed");
+        }
+
+        Assert.That(expressions, Has.Some.Contains("rate(traefikoidc_cache_hits_total[5m])"), "the reference document's hit-rate panel");
+        Assert.That(expressions, Has.Some.Contains("traefikoidc_redis_operation_duration_seconds_bucket"), "the reference document's latency panel");
+        Assert.That(expressions, Has.Some.Contains("traefikoidc_circuit_breaker_state"), "the reference document's breaker panel");
     }
 
     [Test]

@@ -44,6 +44,23 @@ internal static partial class PrometheusText
         return samples;
     }
 
+    /// <summary>Every metric family the text declares (<c># TYPE</c>), with the sample names a histogram adds.</summary>
+    public static HashSet<string> Names(string text)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)))
+        {
+            var parts = line.Split(' ');
+            names.Add(parts[2]);
+            if (parts[3] == "histogram")
+            {
+                names.UnionWith([parts[2] + "_bucket", parts[2] + "_sum", parts[2] + "_count"]);
+            }
+        }
+
+        return names;
+    }
+
     /// <summary>The sum of every sample of a metric whose labels include <paramref name="labels"/>.</summary>
     public static double Sum(this IEnumerable<Sample> samples, string name, params (string Key, string Value)[] labels) =>
         samples.Where(s => s.Name == name && labels.All(l => s.Labels.TryGetValue(l.Key, out var v) && v == l.Value)).Sum(s => s.Value);

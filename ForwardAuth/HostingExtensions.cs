@@ -81,6 +81,9 @@ public static class HostingExtensions
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<RequestVerifier>();
         services.AddHostedService<StartupWarmup>();
+        services.AddHealthChecks()
+            .AddCheck<ProviderHealthCheck>("provider")
+            .AddCheck<CacheHealthCheck>("cache");
         return services;
     }
 

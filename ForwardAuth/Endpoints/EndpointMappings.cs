@@ -1,4 +1,6 @@
 using ForwardAuth.Configuration;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ForwardAuth.Observability;
 using Prometheus;
 
@@ -22,8 +24,17 @@ internal static class EndpointMappings
         // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
         app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
 
-        app.MapGet("/healthz", HealthEndpoints.Live);
-        app.MapGet("/readyz", HealthEndpoints.ReadyAsync);
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthEndpoints.WriteLiveAsync });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            ResponseWriter = HealthEndpoints.WriteReadyAsync,
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+        });
         app.MapGet("/health", HealthEndpoints.DetailedAsync);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<ForwardAuthMetrics>().Registry);
         return app;

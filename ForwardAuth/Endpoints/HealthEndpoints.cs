@@ -1,45 +1,46 @@
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
-using ForwardAuth.Oidc;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace ForwardAuth.Endpoints;
 
 /// <summary>
-/// <c>/healthz</c>: the process answers (never touches Redis). <c>/readyz</c>: the service can decide — provider
-/// metadata loaded; Redis down is "degraded", still ready. <c>/health</c>: the reference document's JSON.
+/// On ASP.NET health checks (<see cref="Observability.ProviderHealthCheck"/>, <see cref="Observability.CacheHealthCheck"/>):
+/// <c>/healthz</c> runs none (the process answers; never touches Redis); <c>/readyz</c> runs both — not ready until
+/// the provider's metadata is loaded, and a store outage is "degraded", still ready; <c>/health</c> is the reference
+/// document's JSON built from the same report.
 /// </summary>
 internal static class HealthEndpoints
 {
-    public static IResult Live() => Results.Json(new { status = "ok" });
+    public static Task WriteLiveAsync(HttpContext context, HealthReport report) =>
+        context.Response.WriteAsJsonAsync(new { status = "ok" });
 
-    public static async Task<IResult> ReadyAsync([FromServices] ProviderMetadata metadata, [FromServices] ICacheBackend cache, CancellationToken cancellationToken)
-    {
-        if (!metadata.IsLoaded)
+    public static Task WriteReadyAsync(HttpContext context, HealthReport report) =>
+        context.Response.WriteAsJsonAsync(new
         {
-            return Results.Json(new { status = "not_ready", reason = "OpenID provider metadata not loaded yet" }, statusCode: StatusCodes.Status503ServiceUnavailable);
-        }
-
-        var health = await cache.HealthAsync(cancellationToken);
-        return Results.Json(new { status = health.Healthy ? "ready" : "degraded" });
-    }
+            status = report.Status switch { HealthStatus.Healthy => "ready", HealthStatus.Degraded => "degraded", _ => "not_ready" },
+            reason = report.Entries.Values.Where(e => e.Status != HealthStatus.Healthy).Select(e => e.Description).FirstOrDefault(),
+        });
 
     public static async Task<IResult> DetailedAsync(
-        [FromServices] ProviderMetadata metadata,
-        [FromServices] ICacheBackend cache,
+        [FromServices] HealthCheckService checks,
         [FromServices] ForwardAuthOptions options,
         [FromServices] IServiceProvider services,
         CancellationToken cancellationToken)
     {
-        var health = await cache.HealthAsync(cancellationToken);
+        var report = await checks.CheckHealthAsync(cancellationToken);
+        var health = report.Entries.TryGetValue("cache", out var entry) && entry.Data.TryGetValue("health", out var h) && h is CacheHealth ch
+            ? ch
+            : new CacheHealth(false, null, entry.Description);
         var memory = services.GetService<MemoryCacheBackend>();
         var resilient = services.GetService<ResilientCacheBackend>();
         var usesRedis = options.Redis.Enabled && options.Redis.CacheMode != CacheMode.Memory;
-        var status = !metadata.IsLoaded ? "unhealthy" : health.Healthy ? "healthy" : "degraded";
+        var status = report.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" };
         return Results.Json(new Dictionary<string, object?>
         {
             ["status"] = status,
-            ["provider"] = new { loaded = metadata.IsLoaded },
+            ["provider"] = new { loaded = report.Entries.TryGetValue("provider", out var provider) && provider.Status == HealthStatus.Healthy },
             ["cache"] = new Dictionary<string, object?>
             {
                 ["mode"] = usesRedis ? options.Redis.CacheMode.ToString().ToLowerInvariant() : "memory",

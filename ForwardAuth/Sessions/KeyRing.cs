@@ -38,8 +38,7 @@ internal sealed class KeyRing
         key.Id.CopyTo(output.AsSpan(1, IdSize));
         var nonce = output.AsSpan(1 + IdSize, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        using var aes = new AesGcm(key.Key, TagSize);
-        aes.Encrypt(nonce, plaintext, output.AsSpan(1 + IdSize + NonceSize, plaintext.Length), output.AsSpan(output.Length - TagSize), associatedData);
+        key.Cipher.Encrypt(nonce, plaintext, output.AsSpan(1 + IdSize + NonceSize, plaintext.Length), output.AsSpan(output.Length - TagSize), associatedData);
         return output;
     }
 
@@ -64,8 +63,7 @@ internal sealed class KeyRing
             var body = new byte[envelope.Length - Overhead];
             try
             {
-                using var aes = new AesGcm(key.Key, TagSize);
-                aes.Decrypt(envelope.Slice(1 + IdSize, NonceSize), envelope.Slice(1 + IdSize + NonceSize, body.Length), envelope[^TagSize..], body, associatedData);
+                key.Cipher.Decrypt(envelope.Slice(1 + IdSize, NonceSize), envelope.Slice(1 + IdSize + NonceSize, body.Length), envelope[^TagSize..], body, associatedData);
             }
             catch (AuthenticationTagMismatchException)
             {
@@ -80,8 +78,15 @@ internal sealed class KeyRing
         return false;
     }
 
-    private sealed record DerivedKey(byte[] Key, byte[] Id)
+    private sealed class DerivedKey(byte[] key, byte[] id)
     {
+        // One AesGcm per thread: the key schedule is set up once, not on every request (AesGcm is not thread-safe).
+        private readonly ThreadLocal<AesGcm> _cipher = new(() => new AesGcm(key, TagSize));
+
+        public byte[] Id { get; } = id;
+
+        public AesGcm Cipher => _cipher.Value!;
+
         public static DerivedKey From(string secret, byte[] info)
         {
             var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, Encoding.UTF8.GetBytes(secret), 32, Salt, info);

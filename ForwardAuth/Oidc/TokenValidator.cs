@@ -34,6 +34,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     private static readonly string[] IdTokenOnlyClaims = ["nonce", "at_hash", "c_hash", "s_hash"];
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly ValidatedTokenCache _validated = new(time, options.TokenMetadataTtl);
 
     public async Task<TokenCheck> ValidateIdTokenAsync(string idToken, string expectedNonce, CancellationToken cancellationToken)
     {
@@ -76,6 +77,22 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     }
 
     public async Task<TokenCheck> ValidateAccessTokenAsync(string accessToken, CancellationToken cancellationToken)
+    {
+        if (_validated.Get(accessToken) is { } cached)
+        {
+            return cached;
+        }
+
+        var check = await ValidateAccessTokenUncachedAsync(accessToken, cancellationToken).ConfigureAwait(false);
+        if (check.IsValid)
+        {
+            _validated.Add(accessToken, check, new DateTimeOffset(check.Token!.ValidTo, TimeSpan.Zero));
+        }
+
+        return check;
+    }
+
+    private async Task<TokenCheck> ValidateAccessTokenUncachedAsync(string accessToken, CancellationToken cancellationToken)
     {
         var audience = options.Audience.Length > 0 ? options.Audience : options.ClientId;
         var check = await ValidateAsync(accessToken, [audience], cancellationToken).ConfigureAwait(false);

@@ -186,6 +186,21 @@ public class ConfigurationLoaderTests
     }
 
     [Test]
+    public void Load_EmptyEnvironmentVariable_MeansUnset()
+    {
+        var env = Valid();
+        env["COOKIE_PREFIX"] = "";
+        env["REDIS_KEY_PREFIX"] = "";
+        env["SESSION_MAX_AGE"] = "";
+
+        var options = Load(env);
+
+        Assert.That(options.CookiePrefix, Is.EqualTo("_forwardauth_"));
+        Assert.That(options.Redis.KeyPrefix, Is.EqualTo("traefikoidc"));
+        Assert.That(options.SessionMaxAge, Is.EqualTo(TimeSpan.FromDays(1)));
+    }
+
+    [Test]
     public void Load_SecretFromFile_TrailingNewlineTrimmed()
     {
         var secretFile = Path.Combine(_dir, "secret");

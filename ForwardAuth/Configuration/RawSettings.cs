@@ -107,7 +107,8 @@ internal sealed class RawSettings
     {
         foreach (var key in SettingsCatalogue.All)
         {
-            var value = getVariable(key.EnvironmentName);
+            // Present but empty (compose's ${VAR:-}, an unset Helm value) means "not set", not "set to nothing".
+            var value = getVariable(key.EnvironmentName) is { Length: > 0 } set ? set : null;
             var fileName = key.Secret ? getVariable(key.EnvironmentName + "_FILE") : null;
             if (!string.IsNullOrEmpty(fileName))
             {

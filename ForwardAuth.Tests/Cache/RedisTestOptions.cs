@@ -25,6 +25,7 @@ internal static class RedisTestOptions
     internal sealed class Connections : IAsyncDisposable
     {
         private readonly List<RedisConnection> _all = [];
+        private readonly List<HybridCacheBackend> _hybrids = [];
 
         public RedisConnection Open(RedisOptions options)
         {
@@ -35,8 +36,26 @@ internal static class RedisTestOptions
 
         public RedisCacheBackend Backend(RedisOptions options) => new(Open(options));
 
+        /// <summary>The hybrid backend (L1 + invalidation over pub/sub) on this topology.</summary>
+        public async Task<HybridCacheBackend> HybridAsync(RedisOptions options)
+        {
+            var connection = Open(options);
+            var channel = new InvalidationChannel(connection);
+            var hybrid = new HybridCacheBackend(
+                new RedisCacheBackend(connection, invalidations: channel), connection, channel, new MemoryCacheBackend(TimeProvider.System, 1000),
+                TimeSpan.FromMinutes(1), breaker: null, NullLogger<HybridCacheBackend>.Instance);
+            _hybrids.Add(hybrid);
+            await hybrid.Ready.WaitAsync(TimeSpan.FromSeconds(20));
+            return hybrid;
+        }
+
         public async ValueTask DisposeAsync()
         {
+            foreach (var hybrid in _hybrids)
+            {
+                await hybrid.DisposeAsync();
+            }
+
             foreach (var connection in _all)
             {
                 await connection.DisposeAsync();

@@ -17,7 +17,7 @@ namespace ForwardAuth.Tests.Cache;
 [TestFixture(false)]
 public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
 {
-    private const string Prefix = "tlscontract";
+    internal const string Prefix = "tlscontract";
     private const int Db = 3;
     private RedisTls _redis = null!;
     private readonly RedisTestOptions.Connections _connections = new();
@@ -39,23 +39,25 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
         }
     }
 
-    private RedisOptions Options(Action<Dictionary<string, string>>? change = null)
+    private RedisOptions Options(Action<Dictionary<string, string>>? change = null) => Options(_redis, mutualTls, change);
+
+    internal static RedisOptions Options(RedisTls redis, bool mutualTls, Action<Dictionary<string, string>>? change = null)
     {
         var env = new Dictionary<string, string>
         {
-            ["REDIS_ADDRESS"] = _redis.Address,
+            ["REDIS_ADDRESS"] = redis.Address,
             ["REDIS_KEY_PREFIX"] = Prefix,
             ["REDIS_USERNAME"] = RedisTls.User,
             ["REDIS_PASSWORD"] = RedisTls.UserPassword,
             ["REDIS_DB"] = Db.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["REDIS_TLS_ENABLED"] = "true",
-            ["REDIS_TLS_CA_FILE"] = _redis.CaFile,
+            ["REDIS_TLS_CA_FILE"] = redis.CaFile,
             ["REDIS_DIAL_TIMEOUT"] = "2",
         };
         if (mutualTls)
         {
-            env["REDIS_TLS_CERT_FILE"] = _redis.ClientCertFile;
-            env["REDIS_TLS_KEY_FILE"] = _redis.ClientKeyFile;
+            env["REDIS_TLS_CERT_FILE"] = redis.ClientCertFile;
+            env["REDIS_TLS_KEY_FILE"] = redis.ClientKeyFile;
         }
 
         change?.Invoke(env);

@@ -165,6 +165,29 @@ public class LoginTests : ReplicaPair
     }
 
     [Test]
+    public async Task Session_TwoHundredParallelRequests_AllAllowedWithoutAStoreWrite()
+    {
+        using var client = new ForwardAuthClient();
+        using var _ = await client.LoginAsync(A, B, "/", "alice");
+        var admin = await Redis.AdminAsync();
+        var writesBefore = await WritesAsync();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => client.AuthAsync(i % 2 == 0 ? A : B, "GET", "/parallel", ForwardAuthClient.Navigation)));
+
+        Assert.That(answers.Select(r => r.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
+        Assert.That(await WritesAsync() - writesBefore, Is.Zero, "reading a session writes nothing to the store");
+
+        async Task<long> WritesAsync()
+        {
+            var info = (string)(await admin.ExecuteAsync("INFO", "commandstats"))!;
+            string[] writes = ["set", "setex", "psetex", "setnx", "del", "unlink", "getdel", "sadd", "expire", "pexpire", "eval", "evalsha", "publish"];
+            return info.Split('\n')
+                .Where(l => writes.Any(w => l.StartsWith("cmdstat_" + w + ":", StringComparison.Ordinal)))
+                .Sum(l => long.Parse(l.Split("calls=")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    [Test]
     public async Task Store_AfterLogin_RevealsNoTokenClaimOrCookie()
     {
         using var client = new ForwardAuthClient();

@@ -12,6 +12,12 @@ internal sealed record PolicyRules(IReadOnlyList<string> Users, IReadOnlyList<st
     /// <summary>Rules from <c>/auth?allowedUsers=…&amp;allowedUserDomains=…&amp;allowedRolesAndGroups=…</c>.</summary>
     public static PolicyRules FromQuery(IQueryCollection query)
     {
+        // The common case, a forwardAuth address without a query: no rules, nothing to allocate per request.
+        if (query.Count == 0)
+        {
+            return None;
+        }
+
         return new PolicyRules(List("allowedUsers"), List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(), List("allowedRolesAndGroups"));
 
         List<string> List(string name) => query[name]

@@ -23,6 +23,9 @@ internal sealed class RequestVerifier(
 {
     private readonly PolicyRules _configured = new(options.AllowedUsers, options.AllowedUserDomains, options.AllowedRolesAndGroups);
 
+    // Shared by every identity without claim headers (read-only), instead of a new dictionary per request.
+    private static readonly IReadOnlyDictionary<string, string> NoClaimValues = new Dictionary<string, string>();
+
     public async Task<AuthDecision> VerifyAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken)
     {
         if (options.AllowCorsPreflight && RequestClassifier.IsCorsPreflight(request.Method, request.Headers))
@@ -74,7 +77,7 @@ internal sealed class RequestVerifier(
             record.Email,
             record.PreferredUsername,
             record.Groups,
-            record.ClaimValues ?? new Dictionary<string, string>());
+            record.ClaimValues ?? NoClaimValues);
         return Decide(identity, record.AccessToken, route, session.ReissuedCookie);
     }
 

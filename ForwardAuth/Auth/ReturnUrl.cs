@@ -29,9 +29,23 @@ internal static class ReturnUrl
     public static bool IsSameOrigin(Uri origin, Uri url) =>
         url.IsAbsoluteUri
         && url.Scheme == origin.Scheme
-        && string.Equals(url.IdnHost, origin.IdnHost, StringComparison.OrdinalIgnoreCase)
+        && IdnHost(url) is { } host
+        && string.Equals(host, IdnHost(origin), StringComparison.OrdinalIgnoreCase)
         && url.Port == origin.Port
         && url.UserInfo.Length == 0;
+
+    // Uri accepts some Unicode hosts whose IDN form it then cannot compute (IdnHost throws): such a host is no target.
+    private static string? IdnHost(Uri url)
+    {
+        try
+        {
+            return url.IdnHost;
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// For an explicit <c>?rd=</c>: a local path, or (auth-host deployments) an absolute URL on a host under the cookie
@@ -50,12 +64,15 @@ internal static class ReturnUrl
         }
 
         if (cookieDomain.Length > 0
+            // Printable ASCII only, checked before Uri sees it: Uri.TryCreate itself throws on "//" followed by a
+            // Unicode format character (IndexOutOfRangeException in .NET 10), and a browser sends IDNs as punycode.
+            && rd.All(c => c is > ' ' and <= '~')
             && Uri.TryCreate(rd, UriKind.Absolute, out var target)
             && target.Scheme is "https" or "http"
             && target.UserInfo.Length == 0
-            && !rd.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))
-            && (target.IdnHost.Equals(cookieDomain, StringComparison.OrdinalIgnoreCase)
-                || target.IdnHost.EndsWith("." + cookieDomain, StringComparison.OrdinalIgnoreCase)))
+            && IdnHost(target) is { } host
+            && (host.Equals(cookieDomain, StringComparison.OrdinalIgnoreCase)
+                || host.EndsWith("." + cookieDomain, StringComparison.OrdinalIgnoreCase)))
         {
             return target.AbsoluteUri;
         }

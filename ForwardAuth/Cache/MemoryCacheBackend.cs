@@ -14,6 +14,7 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
     private readonly ConcurrentDictionary<string, SetEntry> _sets = new(StringComparer.Ordinal);
     private long _bytes;
     private int _writes;
+    private int _sweeping;
 
     public string Name => "memory";
 
@@ -195,9 +196,18 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
 
     private void MakeRoom()
     {
-        if (Interlocked.Increment(ref _writes) % SweepEvery == 0 || _entries.Count >= maxEntries)
+        // One sweep at a time: when the cache is full every concurrent writer would otherwise start its own sweep (and
+        // its own sort) at once. A writer that finds a sweep running goes on; the sweep makes room for it.
+        if ((Interlocked.Increment(ref _writes) % SweepEvery == 0 || _entries.Count >= maxEntries) && Interlocked.CompareExchange(ref _sweeping, 1, 0) == 0)
         {
-            Sweep();
+            try
+            {
+                Sweep();
+            }
+            finally
+            {
+                Volatile.Write(ref _sweeping, 0);
+            }
         }
     }
 
@@ -225,8 +235,10 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
             return;
         }
 
-        // Evict a tenth at once so a full cache does not pay for a sort on every write.
-        foreach (var pair in _entries.OrderBy(p => p.Value.ExpiresAt).Take(Math.Max(excess, maxEntries / 10)))
+        // Evict a tenth at once so a full cache does not pay for a sort on every write. ToArray takes a consistent
+        // snapshot: sorting the live dictionary (OrderBy copies it by Count, then CopyTo) could see entries removed
+        // meanwhile as empty slots and fail with a NullReferenceException under concurrent writes.
+        foreach (var pair in _entries.ToArray().OrderBy(p => p.Value.ExpiresAt).Take(Math.Max(excess, maxEntries / 10)))
         {
             if (_entries.TryRemove(pair))
             {

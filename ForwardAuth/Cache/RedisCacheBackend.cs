@@ -151,7 +151,7 @@ internal sealed class RedisCacheBackend(
         }
         finally
         {
-            metrics?.RedisOperationDuration.WithLabels(operation, outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics?.ObserveRedisOperation(operation, outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 }

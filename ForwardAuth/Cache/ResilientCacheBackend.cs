@@ -194,9 +194,12 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
-    // "GetAndDeleteAsync" → "get_and_delete": the label of the operation in metrics and logs.
-    private static string OperationName(string member) =>
-        string.Concat(member.Replace("Async", "", StringComparison.Ordinal).Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+    // "GetAndDeleteAsync" → "get_and_delete": the label of the operation in metrics and logs. Computed once per
+    // operation: while the breaker is open every call is a fallback and asks for its label.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> OperationNames = new(StringComparer.Ordinal);
+
+    private static string OperationName(string member) => OperationNames.GetOrAdd(member, static m =>
+        string.Concat(m.Replace("Async", "", StringComparison.Ordinal).Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())));
 
     private void OnStateChanged(CircuitState from, CircuitState to)
     {

@@ -96,7 +96,7 @@ public static class ConfigurationLoader
             return new Uri("https://invalid.invalid");
         }
 
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(uri.UserInfo))
+        if (!TryAbsoluteUri(text, out var uri) || uri.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(uri.UserInfo))
         {
             r.Fail("providerURL", $"'{text}' is not an absolute https URL");
             return new Uri("https://invalid.invalid");
@@ -155,7 +155,7 @@ public static class ConfigurationLoader
     private static string CallbackUrl(SettingReader r)
     {
         var text = r.Text("callbackURL");
-        if (Uri.TryCreate(text, UriKind.Absolute, out var abs) && abs.Scheme is "https" or "http")
+        if (TryAbsoluteUri(text, out var abs) && abs.Scheme is "https" or "http")
         {
             return text;
         }
@@ -206,9 +206,11 @@ public static class ConfigurationLoader
     private static IReadOnlyList<string> ExcludedUrls(SettingReader r)
     {
         var list = r.List("excludedURLs");
-        foreach (var item in list.Where(p => !p.StartsWith('/') || p.Contains('?', StringComparison.Ordinal) || p.Contains('%', StringComparison.Ordinal)))
+        // "//" would be trimmed to the empty prefix, which matches every path: say "/" to exclude everything.
+        foreach (var item in list.Where(p => !p.StartsWith('/') || p.StartsWith("//", StringComparison.Ordinal)
+            || p.Contains('?', StringComparison.Ordinal) || p.Contains('%', StringComparison.Ordinal)))
         {
-            r.Fail("excludedURLs", $"'{item}' must be a plain path starting with '/' (no query or percent-encoding)");
+            r.Fail("excludedURLs", $"'{item}' must be a plain path starting with a single '/' (no query or percent-encoding)");
         }
 
         return list.Select(p => p.Length > 1 ? p.TrimEnd('/') : p).ToList();
@@ -250,6 +252,23 @@ public static class ConfigurationLoader
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Uri.TryCreate, except that it never throws: on some inputs ("//" followed by a Unicode format character) it throws
+    /// IndexOutOfRangeException (.NET 10), which would stop the process with a stack trace instead of exit code 2.
+    /// </summary>
+    private static bool TryAbsoluteUri(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? uri)
+    {
+        try
+        {
+            return Uri.TryCreate(text, UriKind.Absolute, out uri);
+        }
+        catch (IndexOutOfRangeException)
+        {
+            uri = null;
+            return false;
+        }
     }
 
     internal static string ExistingFile(SettingReader r, string path)

@@ -57,6 +57,12 @@ internal sealed class RawSettings
             // The position is enough to find the mistake; the message never contains a value of ours.
             Errors.Add($"config file '{file}' is not valid YAML at line {e.Start.Line}, column {e.Start.Column}");
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            // YamlDotNet throws these too on some malformed documents (and the file may be unreadable): still one
+            // configuration error and exit code 2, not a crash with a stack trace.
+            Errors.Add($"config file '{file}' could not be read as YAML ({e.GetType().Name})");
+        }
     }
 
     // An operator may paste a whole Traefik Middleware, or its `plugin:` block, instead of the bare keys.
@@ -84,7 +90,14 @@ internal sealed class RawSettings
     {
         foreach (var (keyNode, valueNode) in mapping.Children)
         {
-            var path = prefix + ((YamlScalarNode)keyNode).Value;
+            if (keyNode is not YamlScalarNode { Value: { } name })
+            {
+                // `? [a, b] : c` is valid YAML but names no setting: say where, rather than stop with a cast exception.
+                Errors.Add($"config file '{source}': the key at line {keyNode.Start.Line}, column {keyNode.Start.Column} is not a plain name");
+                continue;
+            }
+
+            var path = prefix + name;
             switch (valueNode)
             {
                 case YamlScalarNode scalar:

@@ -47,6 +47,8 @@ internal sealed class SettingReader(RawSettings raw)
         if (n < key.Min || n > key.Max)
         {
             Fail(key, $"{n} is outside {key.Min}..{key.Max}");
+            // Binding goes on to collect every error: an absurd value must not overflow (TimeSpan.FromSeconds) first.
+            return Math.Clamp(n, key.Min, key.Max);
         }
 
         return n;

@@ -56,7 +56,9 @@ internal sealed record ForwardedRequest(
     {
         error = null;
         var proto = request.Scheme;
-        var host = request.Host.Value ?? "";
+        // The raw header, validated below like X-Forwarded-Host: HttpRequest.Host decodes punycode and throws on an
+        // invalid label ("xn--"), which turned one bad Host header into a 500.
+        var host = request.Headers.Host.ToString();
         if (trusted)
         {
             proto = Optional(request, "X-Forwarded-Proto", ref error) ?? proto;
@@ -95,7 +97,10 @@ internal sealed record ForwardedRequest(
         var queryStart = uri.IndexOf('?', StringComparison.Ordinal);
         var fragmentStart = uri.IndexOf('#', StringComparison.Ordinal);
         var pathEnd = new[] { queryStart, fragmentStart, uri.Length }.Where(i => i >= 0).Min();
-        var query = queryStart >= 0 ? uri[queryStart..(fragmentStart > queryStart ? fragmentStart : uri.Length)] : "";
+        // A '?' after the first '#' is part of the fragment, not a query.
+        var query = queryStart >= 0 && (fragmentStart < 0 || queryStart < fragmentStart)
+            ? uri[queryStart..(fragmentStart > queryStart ? fragmentStart : uri.Length)]
+            : "";
         return new ForwardedRequest(method.ToUpperInvariant(), proto, host.ToLowerInvariant(), uri[..pathEnd], query, trusted, headers);
     }
 
@@ -167,12 +172,15 @@ internal sealed record ForwardedRequest(
 
     private static string? ValidateHost(string host)
     {
-        if (host.Length is 0 or > 255 || host.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '@' or '/' or '\\' or '?' or '#'))
+        // A host name on the wire is ASCII (IDNs travel as punycode) without percent-encoding: Unicode is malformed and
+        // some of it makes Uri.IdnHost throw further on; '%' only brings IPv6 zone ids and encoded names Uri rewrites.
+        if (host.Length is 0 or > 255 || host.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c > '\u007e' || c is '@' or '/' or '\\' or '?' or '#' or '%'))
         {
             return "X-Forwarded-Host is not a host name";
         }
 
-        return Uri.TryCreate("http://" + host + "/", UriKind.Absolute, out var parsed) && parsed.Host.Length > 0
+        // Nothing of the value may spill into the path: "[::1]5" parses as host [::1] with path "/5/".
+        return Uri.TryCreate("http://" + host + "/", UriKind.Absolute, out var parsed) && parsed.Host.Length > 0 && parsed.AbsolutePath == "/"
             ? null
             : "X-Forwarded-Host is not a host name";
     }

@@ -42,7 +42,7 @@ internal static class IdentityHeaders
         headers[ForwardedUser] = Clean(identity?.Identifier);
         headers[User] = Clean(identity?.Identifier);
         headers[Email] = Clean(identity?.Email);
-        headers[Groups] = Clean(identity?.Groups is { } g ? string.Join(',', g) : null);
+        headers[Groups] = Clean(identity?.Groups is { } g ? JoinList(g) : null);
         headers[PreferredUsername] = Clean(identity?.PreferredUsername);
         foreach (var claim in options.ClaimHeaders)
         {
@@ -79,6 +79,13 @@ internal static class IdentityHeaders
 
         return null;
     }
+
+    /// <summary>
+    /// A comma-separated list header. A name that itself contains a comma cannot be told apart from two names (a group
+    /// called "x,admins" would read as "admins" to a backend that splits on commas), so it is left out.
+    /// </summary>
+    internal static string JoinList(IEnumerable<string> values) =>
+        string.Join(',', values.Where(v => !v.Contains(',', StringComparison.Ordinal)));
 
     internal static string Clean(string? value)
     {

@@ -29,8 +29,7 @@ internal static class VerifyEndpoint
         }
         finally
         {
-            metrics.Decisions.WithLabels(outcome).Inc();
-            metrics.DecisionDuration.WithLabels(outcome).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            metrics.RecordDecision(outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 

@@ -84,6 +84,25 @@ internal sealed class ForwardAuthMetrics
     public Gauge RedisConnections { get; }
     public Gauge ReplayProtectionMode { get; }
 
+    // Performance: WithLabels hashes and allocates its label array on every call; the hot path's labelled children
+    // (a decision per request, a Redis operation per store call) are looked up once per label value instead.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Counter.Child Count, Histogram.Child Duration)> _decisionChildren =
+        new(StringComparer.Ordinal);
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Operation, string Outcome), Histogram.Child> _redisChildren = new();
+
+    /// <summary>One forward-auth answer: <c>forwardauth_decisions_total</c> and its duration, by outcome.</summary>
+    public void RecordDecision(string outcome, double seconds)
+    {
+        var (count, duration) = _decisionChildren.GetOrAdd(outcome, o => (Decisions.WithLabels(o), DecisionDuration.WithLabels(o)));
+        count.Inc();
+        duration.Observe(seconds);
+    }
+
+    /// <summary>One Redis operation's duration, by operation and outcome.</summary>
+    public void ObserveRedisOperation(string operation, string outcome, double seconds) =>
+        _redisChildren.GetOrAdd((operation, outcome), k => RedisOperationDuration.WithLabels(k.Operation, k.Outcome)).Observe(seconds);
+
     /// <summary>Gauges read from live objects are updated just before each scrape.</summary>
     public void BeforeScrape(Action update) => Registry.AddBeforeCollectCallback(update);
 }

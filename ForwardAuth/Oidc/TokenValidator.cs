@@ -32,7 +32,9 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
     ];
 
-    private static readonly string[] IdTokenOnlyClaims = ["nonce", "at_hash", "c_hash", "s_hash"];
+    // Claims only ID tokens carry, plus `events`, which every back-channel logout token carries: a logout token is
+    // signed by the provider for this client too, and must never pass as an access token (it names a user).
+    private static readonly string[] IdTokenOnlyClaims = ["nonce", "at_hash", "c_hash", "s_hash", "events"];
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly ValidatedTokenCache _validated = new(time, options.TokenMetadataTtl);
 
@@ -101,7 +103,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
             return check;
         }
 
-        // An ID token is not an access token. RFC 9068 tokens say so in `typ`; otherwise ID-token-only claims refuse it.
+        // An ID token (or a logout token) is not an access token. RFC 9068 tokens say so in `typ`; otherwise ID-token-only
+        // claims refuse it.
         var typ = check.Token!.Typ;
         var isAccessTokenType = string.Equals(typ, "at+jwt", StringComparison.OrdinalIgnoreCase)
             || string.Equals(typ, "application/at+jwt", StringComparison.OrdinalIgnoreCase);
@@ -197,6 +200,13 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
             return TokenCheck.Invalid(result.Exception is SecurityTokenInvalidLifetimeException && result.SecurityToken is JsonWebToken t
                 ? LifetimeProblem(t.ValidFrom == DateTime.MinValue ? null : t.ValidFrom, t.ValidTo == DateTime.MinValue ? null : t.ValidTo) ?? "invalid lifetime"
                 : Describe(result.Exception));
+        }
+
+        // Issued later than now + skew: a provider clock far ahead, or a token minted in advance. Refused like a token
+        // not yet valid; without this, a provider that sends no `nbf` would have no such bound.
+        if (token.IssuedAt > time.GetUtcNow().UtcDateTime + ClockSkew)
+        {
+            return TokenCheck.Invalid("token issued in the future");
         }
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));

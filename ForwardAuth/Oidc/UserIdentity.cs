@@ -44,7 +44,10 @@ internal sealed record UserIdentity(
         {
             if (Find(payload, header.ClaimPath) is { } value)
             {
-                claimValues[header.ClaimPath] = string.Join(',', Strings(value));
+                // A list becomes a comma-separated header: an element with a comma of its own would read as two.
+                claimValues[header.ClaimPath] = value.ValueKind == JsonValueKind.Array
+                    ? string.Join(',', Strings(value).Where(v => !v.Contains(',', StringComparison.Ordinal)))
+                    : string.Join(',', Strings(value));
             }
         }
 

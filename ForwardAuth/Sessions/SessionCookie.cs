@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Collections.Concurrent;
 using System.Text.Json;
 using ForwardAuth.Configuration;
 
@@ -14,6 +15,13 @@ internal sealed class SessionCookie(ForwardAuthOptions options)
     internal const int MaxPayloadBytes = 2200;
     private static readonly byte[] AssociatedData = "forwardauth-session-cookie"u8.ToArray();
     private readonly KeyRing _keys = new(options.SessionEncryptionKeys, "cookie");
+
+    // Performance: the same cookie arrives with every request of a session, and opening it (base64url, AES-GCM, JSON:
+    // ~1.6 µs and 1.4 KB per request) is a pure function of its exact value and of this instance's keys. Cookies that
+    // opened are remembered by value, so each is decrypted once. Only successes are kept (garbage cannot fill it), the
+    // payload is immutable, and the caller still checks expiry and revocation on every request. Bounded: cleared when full.
+    internal const int OpenedCacheSize = 10_000;
+    private readonly ConcurrentDictionary<string, (CookiePayload Payload, bool SealedWithOldKey)> _opened = new(StringComparer.Ordinal);
 
     public string Name { get; } = options.CookiePrefix + "session";
 
@@ -41,6 +49,12 @@ internal sealed class SessionCookie(ForwardAuthOptions options)
             return null;
         }
 
+        if (_opened.TryGetValue(value, out var known))
+        {
+            sealedWithOldKey = known.SealedWithOldKey;
+            return known.Payload;
+        }
+
         if (!_keys.TryOpen(Base64Url.DecodeFromChars(value), AssociatedData, out var json, out var primary))
         {
             return null;
@@ -51,7 +65,18 @@ internal sealed class SessionCookie(ForwardAuthOptions options)
         try
         {
             var payload = JsonSerializer.Deserialize(json, SessionJsonContext.Default.CookiePayload);
-            return payload is { Handle.Length: > 0, Subject.Length: > 0 } ? payload : null;
+            if (payload is not { Handle.Length: > 0, Subject.Length: > 0 })
+            {
+                return null;
+            }
+
+            if (_opened.Count >= OpenedCacheSize)
+            {
+                _opened.Clear();
+            }
+
+            _opened[value] = (payload, sealedWithOldKey);
+            return payload;
         }
         catch (JsonException)
         {

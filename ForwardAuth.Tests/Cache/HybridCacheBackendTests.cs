@@ -86,6 +86,34 @@ public class HybridCacheBackendTests : CacheBackendContract
     }
 
     [Test]
+    public async Task Exists_AbsentAnswerCachedOnB_ReplicaAWritesIt_BSeesItWithin100Ms()
+    {
+        var a = await CreateHybridAsync();
+        var b = await CreateHybridAsync();
+        var admin = await _redis.AdminAsync();
+        var key = "revoked:" + Guid.NewGuid().ToString("N");
+        Assert.That(await b.ExistsAsync(key), Is.False);
+        await TestPaths.WaitUntilAsync(async () => !await b.ExistsAsync(key) && await b.Local.ExistsAsync("?exists:" + key), TimeSpan.FromSeconds(2), "B to remember the absence");
+        var commandsBefore = (string)(await admin.ExecuteAsync("INFO", "commandstats"))!;
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.That(await b.ExistsAsync(key), Is.False);
+        }
+
+        Assert.That(ExistsCalls((string)(await admin.ExecuteAsync("INFO", "commandstats"))!) - ExistsCalls(commandsBefore), Is.LessThanOrEqualTo(1), "absence answered from L1");
+
+        var clock = Stopwatch.StartNew();
+        await a.SetAsync(key, B("1"), TimeSpan.FromMinutes(5));
+        await TestPaths.WaitUntilAsync(async () => await b.ExistsAsync(key), TimeSpan.FromSeconds(2), "B to see the new key");
+
+        Assert.That(clock.ElapsedMilliseconds, Is.LessThan(100));
+
+        static long ExistsCalls(string info) =>
+            info.Split('\n').Where(l => l.StartsWith("cmdstat_exists:", StringComparison.Ordinal))
+                .Sum(l => long.Parse(l.Split("calls=")[1].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Test]
     public async Task Set_OnReplicaA_ReplicaBSeesTheNewValue()
     {
         var a = await CreateHybridAsync();

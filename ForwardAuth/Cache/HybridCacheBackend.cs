@@ -86,7 +86,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 
     public async Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
-        await _local.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+        await ForgetAsync(key).ConfigureAwait(false);
         await _remote.SetAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
         if (LocalUsable && !CacheKeys.IsSingleUse(key))
         {
@@ -96,21 +96,61 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 
     public async Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        await _local.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+        await ForgetAsync(key).ConfigureAwait(false);
         return await _remote.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
-        (LocalUsable && await _local.ExistsAsync(key, cancellationToken).ConfigureAwait(false))
-        || await _remote.ExistsAsync(key, cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Existence answers are kept in L1 too — "absent" as well as "present" (a revocation check on every bearer request
+    /// is mostly "absent") — under their own L1 key, and dropped like values: by this replica's writes and by every
+    /// other replica's announcements, so a revocation written anywhere is seen at once.
+    /// </summary>
+    public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var usable = LocalUsable && !CacheKeys.IsSingleUse(key);
+        if (usable)
+        {
+            if (await _local.GetAsync(ExistenceKey(key), cancellationToken).ConfigureAwait(false) is [var known])
+            {
+                _metrics?.LocalCacheHits.Inc();
+                return known == 1;
+            }
 
-    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        _remote.AddIfAbsentAsync(key, value, ttl, cancellationToken);
+            if (await _local.ExistsAsync(key, cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+        }
+
+        var before = Interlocked.Read(ref _invalidationCount);
+        var exists = await _remote.ExistsAsync(key, cancellationToken).ConfigureAwait(false);
+        if (usable && LocalUsable && Interlocked.Read(ref _invalidationCount) == before)
+        {
+            await _local.SetAsync(ExistenceKey(key), [exists ? (byte)1 : (byte)0], _localTtl, cancellationToken).ConfigureAwait(false);
+        }
+
+        return exists;
+    }
+
+    public async Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        await ForgetAsync(key).ConfigureAwait(false);
+        return await _remote.AddIfAbsentAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        await _local.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+        await ForgetAsync(key).ConfigureAwait(false);
         return await _remote.GetAndDeleteAsync(key, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The L1 entry of an existence answer: a prefix no store key has (keys start with their kind).
+    private static string ExistenceKey(string key) => "?exists:" + key;
+
+    private async Task ForgetAsync(string key)
+    {
+        await _local.DeleteAsync(key).ConfigureAwait(false);
+        await _local.DeleteAsync(ExistenceKey(key)).ConfigureAwait(false);
     }
 
     public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
@@ -178,7 +218,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
                 _ = _local.ClearAsync();
                 break;
             case var key:
-                _ = _local.DeleteAsync(key);
+                _ = ForgetAsync(key);
                 break;
         }
     }

@@ -37,7 +37,7 @@ internal sealed class RedisCacheBackend(
         Run("exists", db => db.KeyExistsAsync(Full(key), _readFlags));
 
     public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run("add_if_absent", db => db.StringSetAsync(Full(key), value, ttl, When.NotExists));
+        Run("add_if_absent", db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl, When.NotExists)));
 
     public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
         Run("get_and_delete", async db => (byte[]?)await Announced(db, key, db.StringGetDeleteAsync(Full(key))).ConfigureAwait(false));

@@ -22,14 +22,19 @@ internal static class VerifyEndpoint
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = "error";
+        var decided = true;
         try
         {
-            await DecideAsync(context, options, verifier, login, logger);
+            decided = await DecideAsync(context, options, verifier, login, logger);
             outcome = Outcome(context.Response.StatusCode);
         }
         finally
         {
-            metrics.RecordDecision(outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            // Callback, logout and login start are steps of a login, counted by their own metrics, not decisions.
+            if (decided)
+            {
+                metrics.RecordDecision(outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
         }
     }
 
@@ -44,7 +49,8 @@ internal static class VerifyEndpoint
         _ => "error",
     };
 
-    private static async Task DecideAsync(
+    /// <summary>Answers the forward-auth call; false when it was a login step (callback, logout, start), not a decision.</summary>
+    private static async Task<bool> DecideAsync(
         HttpContext context, ForwardAuthOptions options, RequestVerifier verifier, LoginFlow login, ILogger logger)
     {
         var response = context.Response;
@@ -53,7 +59,7 @@ internal static class VerifyEndpoint
         {
             Log.ForwardedRequestRejected(logger, error!);
             await Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", error!);
-            return;
+            return true;
         }
 
         if (!request.FromTrustedProxy && context.Request.Headers.ContainsKey("X-Forwarded-Uri"))
@@ -65,30 +71,31 @@ internal static class VerifyEndpoint
         {
             Log.ForwardedRequestRejected(logger, "identity header look-alike " + IdentityHeaders.Clean(smuggled));
             await Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", "a request header imitates an identity header");
-            return;
+            return true;
         }
 
         if (request.Path == options.CallbackPath && options.AbsoluteCallbackUrl is null)
         {
             await LoginEndpoints.CallbackAsync(context, request, options, login);
-            return;
+            return false;
         }
 
         if (request.Path == options.LogoutPath)
         {
             await LoginEndpoints.LogoutAsync(context, request);
-            return;
+            return false;
         }
 
         if (request.Path == options.LoginPath)
         {
             await LoginEndpoints.StartAsync(context, request, options, login);
-            return;
+            return false;
         }
 
         var authRequest = new AuthRequest(request.Method, request.Path, request.Headers, AuthCookies.Read(request.Headers, options.CookiePrefix + "session"));
         var decision = await verifier.VerifyAsync(authRequest, PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
         await WriteAsync(context, request, decision, options, login);
+        return true;
     }
 
     private static async Task WriteAsync(HttpContext context, ForwardedRequest request, AuthDecision decision, ForwardAuthOptions options, LoginFlow login)

@@ -49,6 +49,8 @@ internal sealed class OidcProvider : IAsyncDisposable
         public int? IdTokenTtl { get; init; }
         public bool RotateRefreshTokens { get; init; }
         public string? BackchannelLogoutUri { get; init; }
+        /// <summary><c>client_secret_basic</c> (default) or <c>client_secret_post</c>; the provider refuses the other one.</summary>
+        public string? TokenAuthMethod { get; init; }
         public string? UsersFile { get; init; }
     }
 
@@ -84,6 +86,7 @@ internal sealed class OidcProvider : IAsyncDisposable
         Add(env, "ID_TOKEN_TTL", settings.IdTokenTtl?.ToString(CultureInfo.InvariantCulture));
         Add(env, "USERS_FILE", settings.UsersFile);
         Add(env, "BACKCHANNEL_LOGOUT_URI", settings.BackchannelLogoutUri);
+        Add(env, "TOKEN_AUTH_METHOD", settings.TokenAuthMethod);
 
         var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
         var provider = new OidcProvider(process, directory, port, key);

@@ -109,7 +109,10 @@ internal sealed class LoginFlow(
         if (response.IsError || string.IsNullOrEmpty(response.IdentityToken))
         {
             var error = response.IsError ? Printable(response.Error ?? "error") : "no id_token in the response";
-            Log.TokenExchangeFailed(logger, error);
+            // 401 from the token endpoint: this service's client credentials are wrong, not the user's login.
+            Log.TokenExchangeFailed(logger, response.HttpStatusCode == System.Net.HttpStatusCode.Unauthorized
+                ? error + ": the provider refused the client; check clientID, clientSecret and tokenEndpointAuthMethod"
+                : error);
             var status = response.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol || !response.IsError ? 403 : 502;
             return Fail(status, "code_exchange", "the provider did not accept the login (" + error + ")", bindingCookieName);
         }

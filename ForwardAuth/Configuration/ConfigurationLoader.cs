@@ -258,7 +258,7 @@ public static class ConfigurationLoader
     /// Uri.TryCreate, except that it never throws: on some inputs ("//" followed by a Unicode format character) it throws
     /// IndexOutOfRangeException (.NET 10), which would stop the process with a stack trace instead of exit code 2.
     /// </summary>
-    private static bool TryAbsoluteUri(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? uri)
+    internal static bool TryAbsoluteUri(string text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? uri)
     {
         try
         {

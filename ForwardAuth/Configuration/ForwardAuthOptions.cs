@@ -13,7 +13,16 @@ public sealed record ForwardAuthOptions
     public required string Audience { get; init; }
     public required string CaCertPath { get; init; }
     public required bool AllowHttpProvider { get; init; }
-    public required string CallbackUrl { get; init; }
+    public required string CallbackUrl
+    {
+        get;
+        init
+        {
+            field = value;
+            AbsoluteCallbackUrl = ConfigurationLoader.TryAbsoluteUri(value, out var u) && u.Scheme.StartsWith("http", StringComparison.Ordinal) ? u : null;
+            CallbackPath = AbsoluteCallbackUrl?.AbsolutePath ?? value;
+        }
+    }
     public required string LogoutPath { get; init; }
     public required string LoginPath { get; init; }
     public required string PostLogoutRedirectUri { get; init; }
@@ -52,10 +61,10 @@ public sealed record ForwardAuthOptions
     public required RedisOptions Redis { get; init; }
 
     /// <summary>The absolute callback URL when ForwardAuth runs on its own auth host, else null.</summary>
-    public Uri? AbsoluteCallbackUrl =>
-        Uri.TryCreate(CallbackUrl, UriKind.Absolute, out var u) && u.Scheme.StartsWith("http", StringComparison.Ordinal) ? u : null;
+    public Uri? AbsoluteCallbackUrl { get; private init; }
 
-    public string CallbackPath => AbsoluteCallbackUrl?.AbsolutePath ?? CallbackUrl;
+    /// <summary>The callback's path: compared with every forwarded request, so derived once here, not per request.</summary>
+    public string CallbackPath { get; private init; } = "";
 }
 
 public sealed record RedisOptions

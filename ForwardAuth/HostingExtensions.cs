@@ -80,6 +80,9 @@ public static class HostingExtensions
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<RequestVerifier>();
+        services.AddSingleton<LogoutFlow>();
+        services.AddSingleton<AuthExchange>();
+        services.AddSingleton<EndpointLogger>();
         services.AddHostedService<StartupWarmup>();
         services.AddHealthChecks()
             .AddCheck<ProviderHealthCheck>("provider")

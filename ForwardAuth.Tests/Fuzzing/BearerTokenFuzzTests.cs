@@ -72,10 +72,10 @@ public class BearerTokenFuzzTests
             var headers = new HeaderDictionary { ["Authorization"] = r.Pick(["Bearer ", "Bearer ", "bearer ", "Bearer  "]) + token };
             Fuzz.Input = headers["Authorization"].ToString();
 
-            var decision = await verifier.VerifyAsync(new AuthRequest("GET", "/api", headers, null), PolicyRules.None, CancellationToken.None);
+            var decision = await verifier.VerifyAsync(new AuthRequest("GET", "https://app.example.com", "/api", "", headers), PolicyRules.None, CancellationToken.None);
 
             var genuine = mintedTokens.TryGetValue(token.Trim(), out var genuineSub);
-            if (decision is AuthDecision.Allow allow)
+            if (decision is AuthOutcome.Allow allow)
             {
                 accepted++;
                 if (!genuine && !signedByProvider)

@@ -35,20 +35,18 @@ public class ForwardedRequestFuzzTests
     private const string UriAlphabet = "/\\.%?#;:@&=+ \t\r\n\0abcAPpublic2e5cf0\u00a0\u0085";
 
     private ForwardAuthOptions _options = null!;
-    private RequestVerifier _verifier = null!;
-    private LoginFlow _login = null!;
+    private AuthExchange _exchange = null!;
     private ForwardAuthMetrics _metrics = null!;
-    private ILogger<RequestVerifier> _logger = null!;
+    private EndpointLogger _logger = null!;
 
     [OneTimeSetUp]
     public void Services()
     {
         var services = FuzzStack.Replica.Services;
         _options = services.GetRequiredService<ForwardAuthOptions>();
-        _verifier = services.GetRequiredService<RequestVerifier>();
-        _login = services.GetRequiredService<LoginFlow>();
+        _exchange = services.GetRequiredService<AuthExchange>();
         _metrics = services.GetRequiredService<ForwardAuthMetrics>();
-        _logger = services.GetRequiredService<ILogger<RequestVerifier>>();
+        _logger = services.GetRequiredService<EndpointLogger>();
     }
 
     private static string ForwardedValue(Random r, string[] valid, Func<Random, string> random) => r.Next(10) switch
@@ -156,7 +154,7 @@ public class ForwardedRequestFuzzTests
             CheckParsed(parsed, error, request, trusted, i);
             CheckGuards(parsed, r, i);
 
-            await VerifyEndpoint.HandleAsync(context, _options, _verifier, _login, _metrics, _logger);
+            await VerifyEndpoint.HandleAsync(context, _options, _exchange, _metrics, _logger);
             var status = context.Response.StatusCode;
             if (status >= 500)
             {

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Text;
+using ForwardAuth.Auth;
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Endpoints;
@@ -53,7 +54,7 @@ public class SessionCookieFuzzTests
             var headers = new HeaderDictionary { ["Cookie"] = header };
             Fuzz.Input = header;
 
-            var read = AuthCookies.Read(headers, cookie.Name);
+            var read = RequestCookies.Read(headers, cookie.Name);
             var payload = cookie.TryOpen(read);
             var session = await store.ResolveAsync(read, CancellationToken.None);
 

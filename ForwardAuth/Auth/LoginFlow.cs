@@ -9,21 +9,6 @@ using ForwardAuth.Sessions;
 
 namespace ForwardAuth.Auth;
 
-/// <summary>A login just started: where to send the browser, and the cookie that binds the login to it.</summary>
-internal sealed record LoginStart(string AuthorizeUrl, string BindingCookieName, string BindingValue);
-
-/// <summary>How a callback ended: a new session, or a refusal with its status and a reason fit to show.</summary>
-internal abstract record LoginOutcome
-{
-    private LoginOutcome()
-    {
-    }
-
-    public sealed record Success(string SessionCookie, string ReturnUrl, string BindingCookieName) : LoginOutcome;
-
-    public sealed record Failure(int Status, string Reason, string? BindingCookieName = null) : LoginOutcome;
-}
-
 /// <summary>
 /// The authorization code flow with PKCE S256, <c>state</c> and <c>nonce</c>. Each attempt is its own record in the
 /// shared store, bound to the starting browser by a per-login cookie, and consumed exactly once by whichever replica
@@ -44,7 +29,15 @@ internal sealed class LoginFlow(
 
     public string RedirectUriFor(string origin) => options.AbsoluteCallbackUrl?.AbsoluteUri ?? origin + options.CallbackPath;
 
-    public async Task<LoginStart> StartAsync(string origin, string returnUrl, CancellationToken cancellationToken)
+    /// <summary>Where a browser would start a login and come back to this request (the 401's <c>X-Auth-Redirect</c>).</summary>
+    public string LoginUrlFor(AuthRequest request) =>
+        request.Origin + options.LoginPath + "?rd=" + Uri.EscapeDataString(request.PathAndQuery);
+
+    /// <summary>The login path (<c>/oauth2/start?rd=</c>): a login whose return URL obeys the open-redirect rules.</summary>
+    public Task<AuthOutcome> StartFromRdAsync(AuthRequest request, CancellationToken cancellationToken) =>
+        StartAsync(request.Origin, ReturnUrl.FromRd(request.Origin, request.QueryValue("rd"), options.CookieDomain), seeOther: false, challenged: false, cancellationToken);
+
+    public async Task<AuthOutcome> StartAsync(string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken)
     {
         var binding = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
@@ -56,10 +49,14 @@ internal sealed class LoginFlow(
         var loginId = LoginStore.IdOf(state);
         Log.LoginStarted(logger, new Uri(origin).Authority, loginId);
         metrics.LoginsStarted.Inc();
-        return new LoginStart(authorizeUrl, BindingCookiePrefix + loginId, binding);
+        return new AuthOutcome.LoginStarted(authorizeUrl, BindingCookiePrefix + loginId, binding, LoginStore.Lifetime, seeOther, challenged);
     }
 
-    public async Task<LoginOutcome> CompleteAsync(
+    /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>
+    public Task<AuthOutcome> CompleteAsync(AuthRequest request, CancellationToken cancellationToken) =>
+        CompleteAsync(request.QueryValue("state"), request.QueryValue("code"), request.QueryValue("error"), request.Cookie, cancellationToken);
+
+    private async Task<AuthOutcome> CompleteAsync(
         string? state, string? code, string? providerError, Func<string, string?> readCookie, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(state) || state.Length > 200)
@@ -102,7 +99,7 @@ internal sealed class LoginFlow(
         return await FinishAsync(code, record, loginId, bindingCookieName, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<LoginOutcome> FinishAsync(
+    private async Task<AuthOutcome> FinishAsync(
         string code, LoginRecord record, string loginId, string bindingCookieName, CancellationToken cancellationToken)
     {
         var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
@@ -160,14 +157,14 @@ internal sealed class LoginFlow(
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
         metrics.LoginsCompleted.Inc();
-        return new LoginOutcome.Success(cookie, record.ReturnUrl, bindingCookieName);
+        return new AuthOutcome.SignedIn(cookie, record.ReturnUrl, bindingCookieName);
     }
 
-    private LoginOutcome.Failure Fail(int status, string code, string reason, string? bindingCookieName = null)
+    private AuthOutcome.SignInFailed Fail(int status, string code, string reason, string? bindingCookieName = null)
     {
         Log.LoginFailed(logger, reason);
         metrics.LoginsFailed.WithLabels(code).Inc();
-        return new LoginOutcome.Failure(status, reason, bindingCookieName);
+        return new AuthOutcome.SignInFailed(status, reason, bindingCookieName);
     }
 
     private static bool FixedTimeEquals(string a, string b) =>

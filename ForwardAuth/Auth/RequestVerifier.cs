@@ -6,17 +6,16 @@ using Microsoft.Net.Http.Headers;
 
 namespace ForwardAuth.Auth;
 
-/// <summary>The original request, as far as the decision needs it.</summary>
-internal sealed record AuthRequest(string Method, string Path, IHeaderDictionary Headers, string? SessionCookie);
-
 /// <summary>
-/// The decision core: bearer token or session cookie → identity → policy. No HttpContext here; the endpoint turns the
-/// <see cref="AuthDecision"/> into HTTP.
+/// The decision core for a protected request: bearer token or session cookie → identity → policy. Without valid
+/// credentials a browser gets a login started (authorize URL and binding cookie), an API client the 401 with its login
+/// URL. Every answer is a complete <see cref="AuthOutcome"/>; no HttpContext here.
 /// </summary>
 internal sealed class RequestVerifier(
     TokenValidator tokens,
     SessionStore sessions,
     SessionRefresher refresher,
+    LoginFlow login,
     ForwardAuthOptions options,
     ForwardAuthMetrics metrics,
     ILogger<RequestVerifier> logger)
@@ -26,49 +25,34 @@ internal sealed class RequestVerifier(
     // Shared by every identity without claim headers (read-only), instead of a new dictionary per request.
     private static readonly IReadOnlyDictionary<string, string> NoClaimValues = new Dictionary<string, string>();
 
-    public async Task<AuthDecision> VerifyAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken)
+    public async Task<AuthOutcome> VerifyAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken)
     {
         if (options.AllowCorsPreflight && RequestClassifier.IsCorsPreflight(request.Method, request.Headers))
         {
-            return new AuthDecision.Allow(null, null);
+            return new AuthOutcome.Allow(null, null);
         }
 
         if (PathRules.IsExcluded(request.Path, options.ExcludedUrls))
         {
-            return new AuthDecision.Allow(null, null);
+            return new AuthOutcome.Allow(null, null);
         }
 
         if (BearerToken(request.Headers) is { } bearer)
         {
-            var check = await tokens.ValidateAccessTokenAsync(bearer, cancellationToken).ConfigureAwait(false);
-            if (!check.IsValid)
-            {
-                Log.BearerRejected(logger, check.Error!);
-                metrics.BearerRejections.Inc();
-                return new AuthDecision.Challenge(ChallengeKind.Unauthorized, check.Error!, InvalidToken: true);
-            }
-
-            if (await sessions.IsAccessTokenRevokedAsync(bearer, cancellationToken).ConfigureAwait(false))
-            {
-                Log.BearerRejected(logger, "revoked by a logout");
-                metrics.BearerRejections.Inc();
-                return new AuthDecision.Challenge(ChallengeKind.Unauthorized, "token revoked", InvalidToken: true);
-            }
-
-            return Decide(check.Identity!, bearer, route);
+            return await VerifyBearerAsync(request, bearer, route, cancellationToken).ConfigureAwait(false);
         }
 
-        var session = await sessions.ResolveAsync(request.SessionCookie, cancellationToken).ConfigureAwait(false);
+        var cookie = request.Cookie(sessions.CookieName);
+        var session = await sessions.ResolveAsync(cookie, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
-            var reason = string.IsNullOrEmpty(request.SessionCookie) ? "no session" : "session invalid or ended";
-            return new AuthDecision.Challenge(RequestClassifier.ChallengeFor(request.Method, request.Headers), reason, InvalidToken: false);
+            return await ChallengeAsync(request, string.IsNullOrEmpty(cookie) ? "no session" : "session invalid or ended", cancellationToken).ConfigureAwait(false);
         }
 
         var record = await refresher.EnsureFreshAsync(session, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
-            return new AuthDecision.Challenge(RequestClassifier.ChallengeFor(request.Method, request.Headers), "session ended by the provider", InvalidToken: false);
+            return await ChallengeAsync(request, "session ended by the provider", cancellationToken).ConfigureAwait(false);
         }
 
         var identity = new UserIdentity(
@@ -81,10 +65,46 @@ internal sealed class RequestVerifier(
         return Decide(identity, record.AccessToken, route, session.ReissuedCookie);
     }
 
-    private AuthDecision Decide(UserIdentity identity, string? accessToken, PolicyRules route, string? reissuedCookie = null) =>
+    private async Task<AuthOutcome> VerifyBearerAsync(AuthRequest request, string bearer, PolicyRules route, CancellationToken cancellationToken)
+    {
+        var check = await tokens.ValidateAccessTokenAsync(bearer, cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            return RefuseBearer(request, check.Error!, check.Error!);
+        }
+
+        if (await sessions.IsAccessTokenRevokedAsync(bearer, cancellationToken).ConfigureAwait(false))
+        {
+            return RefuseBearer(request, "revoked by a logout", "token revoked");
+        }
+
+        return Decide(check.Identity!, bearer, route);
+    }
+
+    private AuthOutcome.LoginRequired RefuseBearer(AuthRequest request, string logged, string reason)
+    {
+        Log.BearerRejected(logger, logged);
+        metrics.BearerRejections.Inc();
+        return new AuthOutcome.LoginRequired(reason, InvalidToken: true, login.LoginUrlFor(request));
+    }
+
+    // No valid credentials: a browser is sent to log in (302, or 303 after a form post), an API client gets 401.
+    private async Task<AuthOutcome> ChallengeAsync(AuthRequest request, string reason, CancellationToken cancellationToken) =>
+        RequestClassifier.ChallengeFor(request.Method, request.Headers) switch
+        {
+            ChallengeKind.Unauthorized => new AuthOutcome.LoginRequired(reason, InvalidToken: false, login.LoginUrlFor(request)),
+            var kind => await login.StartAsync(
+                request.Origin,
+                ReturnUrl.For(request.Origin, request.PathAndQuery),
+                seeOther: kind == ChallengeKind.RedirectSeeOther,
+                challenged: true,
+                cancellationToken).ConfigureAwait(false),
+        };
+
+    private AuthOutcome Decide(UserIdentity identity, string? accessToken, PolicyRules route, string? reissuedCookie = null) =>
         AccessPolicy.Allows(identity, _configured, route)
-            ? new AuthDecision.Allow(identity, accessToken, reissuedCookie)
-            : new AuthDecision.Deny(identity);
+            ? new AuthOutcome.Allow(identity, accessToken, reissuedCookie)
+            : new AuthOutcome.Deny(identity);
 
     /// <summary>The token of an <c>Authorization: Bearer</c> header; other schemes are the application's business.</summary>
     internal static string? BearerToken(IHeaderDictionary headers)

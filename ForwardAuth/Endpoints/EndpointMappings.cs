@@ -17,9 +17,9 @@ internal static class EndpointMappings
         app.Map("/auth", VerifyEndpoint.HandleAsync);
 
         // Served directly for auth-host deployments (and reachable through the forward-auth exchange as well).
-        app.Map(options.CallbackPath, LoginEndpoints.CallbackDirectAsync);
-        app.Map(options.LogoutPath, LoginEndpoints.LogoutDirectAsync);
-        app.Map(options.LoginPath, LoginEndpoints.StartDirectAsync);
+        app.Map(options.CallbackPath, LoginEndpoints.CallbackAsync);
+        app.Map(options.LogoutPath, LoginEndpoints.LogoutAsync);
+        app.Map(options.LoginPath, LoginEndpoints.StartAsync);
 
         // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
         app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();

@@ -1,4 +1,5 @@
 using System.Net;
+using ForwardAuth.Auth;
 using ForwardAuth.Configuration;
 
 namespace ForwardAuth.Endpoints;
@@ -23,6 +24,9 @@ internal sealed record ForwardedRequest(
     public string PathAndQuery => Query.Length > 0 ? Path + Query : Path;
 
     public string Origin => Proto + "://" + Host;
+
+    /// <summary>The request as Auth judges it.</summary>
+    public AuthRequest ForAuth() => new(Method, Origin, Path, Query, Headers);
 
     /// <summary>Parses a forward-auth call (<c>/auth</c>): the forwarded headers describe the request to judge.</summary>
     public static ForwardedRequest? TryParseForwarded(HttpRequest request, ForwardAuthOptions options, out string? error)

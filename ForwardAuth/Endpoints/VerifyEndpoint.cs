@@ -1,67 +1,55 @@
+using System.Diagnostics;
 using ForwardAuth.Auth;
 using ForwardAuth.Configuration;
-using System.Diagnostics;
 using ForwardAuth.Observability;
 using Microsoft.AspNetCore.Mvc;
 
 namespace ForwardAuth.Endpoints;
 
 /// <summary>
-/// <c>/auth</c>, the forwardAuth address: parses the forwarded request, hands callback/logout/login paths to their
-/// handlers, and turns the verifier's decision into 200 + identity headers, 302/303 to the provider, 401 or 403.
+/// <c>/auth</c>, the forwardAuth address: parse the forwarded request, let <see cref="AuthExchange"/> produce the
+/// complete outcome, write it as HTTP, count the decision.
 /// </summary>
 internal static class VerifyEndpoint
 {
     public static async Task HandleAsync(
         HttpContext context,
         [FromServices] ForwardAuthOptions options,
-        [FromServices] RequestVerifier verifier,
-        [FromServices] LoginFlow login,
+        [FromServices] AuthExchange exchange,
         [FromServices] ForwardAuthMetrics metrics,
-        [FromServices] ILogger<RequestVerifier> logger)
+        [FromServices] EndpointLogger log)
     {
         var started = Stopwatch.GetTimestamp();
-        var outcome = "error";
-        var decided = true;
+        string? label = "error";
         try
         {
-            decided = await DecideAsync(context, options, verifier, login, logger);
-            outcome = Outcome(context.Response.StatusCode);
+            var request = ForwardedRequest.TryParseForwarded(context.Request, options, out var error);
+            if (request is null)
+            {
+                Log.ForwardedRequestRejected(log.Logger, error!);
+                await Responses.Json(context.Response, StatusCodes.Status400BadRequest, "invalid_request", error!);
+                label = "bad_request";
+                return;
+            }
+
+            var outcome = Unforwardable(context, request, options, log.Logger)
+                ?? await exchange.HandleAsync(request.ForAuth(), PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
+            await AuthAnswers.WriteAsync(context, request, outcome, options);
+            label = outcome.DecisionLabel;
         }
         finally
         {
             // Callback, logout and login start are steps of a login, counted by their own metrics, not decisions.
-            if (decided)
+            if (label is not null)
             {
-                metrics.RecordDecision(outcome, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                metrics.RecordDecision(label, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
         }
     }
 
-    // A bounded set of outcome labels (metric cardinality): the answer's class, not its details.
-    private static string Outcome(int status) => status switch
+    // A request whose headers imitate an identity header is refused before anything is judged.
+    private static AuthOutcome.BadRequest? Unforwardable(HttpContext context, ForwardedRequest request, ForwardAuthOptions options, ILogger logger)
     {
-        200 => "allow",
-        302 or 303 => "challenge",
-        401 => "unauthorized",
-        403 => "forbidden",
-        400 => "bad_request",
-        _ => "error",
-    };
-
-    /// <summary>Answers the forward-auth call; false when it was a login step (callback, logout, start), not a decision.</summary>
-    private static async Task<bool> DecideAsync(
-        HttpContext context, ForwardAuthOptions options, RequestVerifier verifier, LoginFlow login, ILogger logger)
-    {
-        var response = context.Response;
-        var request = ForwardedRequest.TryParseForwarded(context.Request, options, out var error);
-        if (request is null)
-        {
-            Log.ForwardedRequestRejected(logger, error!);
-            await Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", error!);
-            return true;
-        }
-
         if (!request.FromTrustedProxy && context.Request.Headers.ContainsKey("X-Forwarded-Uri"))
         {
             Log.UntrustedPeer(logger, context.Connection.RemoteIpAddress?.ToString() ?? "?");
@@ -70,73 +58,9 @@ internal static class VerifyEndpoint
         if (IdentityHeaders.FindSmuggled(request.Headers, options) is { } smuggled)
         {
             Log.ForwardedRequestRejected(logger, "identity header look-alike " + IdentityHeaders.Clean(smuggled));
-            await Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", "a request header imitates an identity header");
-            return true;
+            return new AuthOutcome.BadRequest("a request header imitates an identity header");
         }
 
-        if (request.Path == options.CallbackPath && options.AbsoluteCallbackUrl is null)
-        {
-            await LoginEndpoints.CallbackAsync(context, request, options, login);
-            return false;
-        }
-
-        if (request.Path == options.LogoutPath)
-        {
-            await LoginEndpoints.LogoutAsync(context, request);
-            return false;
-        }
-
-        if (request.Path == options.LoginPath)
-        {
-            await LoginEndpoints.StartAsync(context, request, options, login);
-            return false;
-        }
-
-        var authRequest = new AuthRequest(request.Method, request.Path, request.Headers, AuthCookies.Read(request.Headers, options.CookiePrefix + "session"));
-        var decision = await verifier.VerifyAsync(authRequest, PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
-        await WriteAsync(context, request, decision, options, login);
-        return true;
-    }
-
-    private static async Task WriteAsync(HttpContext context, ForwardedRequest request, AuthDecision decision, ForwardAuthOptions options, LoginFlow login)
-    {
-        var response = context.Response;
-        switch (decision)
-        {
-            case AuthDecision.Allow allow:
-                response.StatusCode = StatusCodes.Status200OK;
-                Responses.NoStore(response);
-                IdentityHeaders.Write(response.Headers, allow.Identity, allow.AccessToken, options);
-                if (allow.ReissuedSessionCookie is { } reissued)
-                {
-                    // Reaches the browser where the proxy passes auth cookies on (Traefik: addAuthCookiesToResponse).
-                    AuthCookies.Set(response, request, options, options.CookiePrefix + "session", reissued, options.SessionMaxAge);
-                }
-
-                if (options.StripAuthCookies)
-                {
-                    response.Headers.Cookie = AuthCookies.WithoutOwnCookies(request.Headers, options.CookiePrefix);
-                }
-
-                break;
-
-            case AuthDecision.Deny:
-                await Responses.Json(response, StatusCodes.Status403Forbidden, "forbidden", "you are signed in but not allowed to access this resource");
-                break;
-
-            case AuthDecision.Challenge { Kind: ChallengeKind.Unauthorized } challenge:
-                var loginUrl = request.Origin + options.LoginPath + "?rd=" + Uri.EscapeDataString(request.PathAndQuery);
-                response.Headers["X-Auth-Redirect"] = loginUrl;
-                response.Headers.WWWAuthenticate = challenge.InvalidToken
-                    ? $"Bearer realm=\"forwardauth\", error=\"invalid_token\", error_description=\"{challenge.Reason}\""
-                    : "Bearer realm=\"forwardauth\"";
-                await Responses.Json(response, StatusCodes.Status401Unauthorized, challenge.InvalidToken ? "invalid_token" : "unauthorized", challenge.Reason);
-                break;
-
-            case AuthDecision.Challenge challenge:
-                var status = challenge.Kind == ChallengeKind.Redirect ? StatusCodes.Status302Found : StatusCodes.Status303SeeOther;
-                await LoginEndpoints.RedirectToProviderAsync(context, request, options, login, ReturnUrl.For(request.Origin, request.PathAndQuery), status);
-                break;
-        }
+        return null;
     }
 }

@@ -103,7 +103,7 @@ public class SessionDecrypt
             ["Accept"] = "text/html",
             ["Cookie"] = "_forwardauth_session=" + _cookieValue,
         };
-        _request = new AuthRequest("GET", "/dashboard", headers, _cookieValue);
+        _request = new AuthRequest("GET", "https://app.bench.test", "/dashboard", "", headers);
     }
 
     [Benchmark(Description = "SessionCookie.TryOpen")]
@@ -176,10 +176,9 @@ public class AuthEndpoint
         await Endpoints.VerifyEndpoint.HandleAsync(
             context,
             _stack.Get<Configuration.ForwardAuthOptions>(),
-            _stack.Get<RequestVerifier>(),
-            _stack.Get<LoginFlow>(),
+            _stack.Get<AuthExchange>(),
             _stack.Get<Observability.ForwardAuthMetrics>(),
-            _stack.Get<Microsoft.Extensions.Logging.ILogger<RequestVerifier>>());
+            _stack.Get<Endpoints.EndpointLogger>());
         if (context.Response.StatusCode is not (200 or 403))
         {
             throw new InvalidOperationException("unexpected status " + context.Response.StatusCode);

@@ -1,0 +1,90 @@
+using ForwardAuth.Oidc;
+
+namespace ForwardAuth.Auth;
+
+/// <summary>
+/// Everything an exchange with ForwardAuth can end in, complete: the endpoint only translates it into HTTP and never
+/// calls back into Auth. <see cref="DecisionLabel"/> is the outcome's label in the decision metrics, or null for the
+/// steps of a login (callback, logout, a login started on its own path), which their own metrics count.
+/// </summary>
+internal abstract record AuthOutcome
+{
+    private AuthOutcome()
+    {
+    }
+
+    public abstract string? DecisionLabel { get; }
+
+    /// <summary>
+    /// 200 with identity headers (all empty for an excluded path or a preflight). <paramref name="ReissuedSessionCookie"/>
+    /// is the session cookie sealed again under the current key after a key rotation.
+    /// </summary>
+    public sealed record Allow(UserIdentity? Identity, string? AccessToken, string? ReissuedSessionCookie = null) : AuthOutcome
+    {
+        public override string DecisionLabel => "allow";
+    }
+
+    /// <summary>Authenticated but not allowed here: 403, never a redirect.</summary>
+    public sealed record Deny(UserIdentity Identity) : AuthOutcome
+    {
+        public override string DecisionLabel => "forbidden";
+    }
+
+    /// <summary>An API or XHR request without valid credentials: 401, and where a browser would log in.</summary>
+    public sealed record LoginRequired(string Reason, bool InvalidToken, string LoginUrl) : AuthOutcome
+    {
+        public override string DecisionLabel => "unauthorized";
+    }
+
+    /// <summary>
+    /// A login was started: send the browser to <paramref name="AuthorizeUrl"/> (303 after a form post) with the cookie
+    /// that binds this login to it. <paramref name="Challenged"/> when it answers a request for a protected page.
+    /// </summary>
+    public sealed record LoginStarted(
+        string AuthorizeUrl, string BindingCookieName, string BindingValue, TimeSpan BindingLifetime, bool SeeOther, bool Challenged) : AuthOutcome
+    {
+        public override string? DecisionLabel => Challenged ? "challenge" : null;
+    }
+
+    /// <summary>The callback made a session: set its cookie, drop the login's binding cookie, go back where the user was.</summary>
+    public sealed record SignedIn(string SessionCookie, string ReturnUrl, string BindingCookieName) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
+    /// <summary>The callback was refused: a page with the status and a reason fit to show, and a link to try again.</summary>
+    public sealed record SignInFailed(int Status, string Reason, string? BindingCookieName) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
+    /// <summary>The session ended: clear its cookie and send the browser on (the provider's end-session endpoint).</summary>
+    public sealed record LoggedOut(string RedirectUrl) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
+    /// <summary>A back-channel logout was accepted and ended <paramref name="Ended"/> sessions: 200.</summary>
+    public sealed record BackchannelLoggedOut(int Ended) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
+    /// <summary>The request cannot be judged (malformed, or a refused logout token): 400 with the reason.</summary>
+    public sealed record BadRequest(string Reason) : AuthOutcome
+    {
+        public override string DecisionLabel => "bad_request";
+    }
+}
+
+internal enum ChallengeKind
+{
+    /// <summary>Browser navigation with GET/HEAD: 302 to the provider.</summary>
+    Redirect,
+
+    /// <summary>Browser form or other method: 303 to the provider.</summary>
+    RedirectSeeOther,
+
+    /// <summary>API or XHR: 401 with <c>WWW-Authenticate</c> and the login URL in <c>X-Auth-Redirect</c>.</summary>
+    Unauthorized,
+}

@@ -1,0 +1,91 @@
+using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
+using ForwardAuth.Observability;
+using ForwardAuth.Oidc;
+using ForwardAuth.Sessions;
+
+namespace ForwardAuth.Auth;
+
+/// <summary>
+/// Every way a session ends at the user's or the provider's request. RP-initiated (<c>logoutURL</c>): the session is
+/// deleted in the store (every replica refuses it at once), its refresh token revoked, and the browser sent to the
+/// provider's end-session endpoint. Back-channel (<c>backchannelLogoutURL</c>): the provider's signed
+/// <c>logout_token</c>, accepted once, ends every session of its <c>sid</c> (or, without one, of its <c>sub</c>).
+/// </summary>
+internal sealed class LogoutFlow(
+    SessionStore sessions,
+    ReplayGuard replay,
+    OidcProtocol protocol,
+    TokenValidator tokens,
+    ForwardAuthOptions options,
+    ForwardAuthMetrics metrics,
+    ILogger<LogoutFlow> logger)
+{
+    public async Task<AuthOutcome> LogoutAsync(AuthRequest request, CancellationToken cancellationToken)
+    {
+        var session = await sessions.ResolveAsync(request.Cookie(sessions.CookieName), cancellationToken).ConfigureAwait(false);
+        string? idToken = null;
+        if (session is not null)
+        {
+            idToken = session.Record.IdToken;
+            try
+            {
+                await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
+            }
+            catch (CacheUnavailableException e)
+            {
+                // The cookie is still cleared; the store could not record the revocation.
+                Log.StoreUnavailable(logger, "logout", e.Message);
+            }
+
+            if (session.Record.RefreshToken is { } refreshToken
+                && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken).ConfigureAwait(false) is { } revokeError)
+            {
+                Log.RevocationFailed(logger, revokeError);
+            }
+
+            Log.LoggedOut(logger, session.Record.Identifier);
+            metrics.Logouts.WithLabels("rp").Inc();
+        }
+
+        var afterLogout = options.PostLogoutRedirectUri.Length > 0 ? options.PostLogoutRedirectUri : request.Origin + "/";
+        var endSession = await protocol.EndSessionUrlAsync(idToken, afterLogout, cancellationToken).ConfigureAwait(false);
+        return new AuthOutcome.LoggedOut(endSession ?? afterLogout);
+    }
+
+    /// <summary>200 when the token was accepted (however many sessions it ended), 400 with the reason otherwise.</summary>
+    public async Task<AuthOutcome> BackchannelAsync(string logoutToken, CancellationToken cancellationToken)
+    {
+        if (logoutToken.Length == 0)
+        {
+            return Refuse("no logout_token in a form body");
+        }
+
+        var check = await tokens.ValidateLogoutTokenAsync(logoutToken, cancellationToken).ConfigureAwait(false);
+        if (!check.IsValid)
+        {
+            return Refuse(check.Error!);
+        }
+
+        var token = check.Token!;
+        var jti = token.GetPayloadValue<string>("jti");
+        if (!await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, cancellationToken).ConfigureAwait(false))
+        {
+            metrics.ReplayRejections.WithLabels("logout_token").Inc();
+            return Refuse("this logout_token was already used");
+        }
+
+        var sid = token.TryGetPayloadValue<string>("sid", out var s) ? s : null;
+        var sub = token.TryGetPayloadValue<string>("sub", out var u) ? u : null;
+        var ended = await sessions.EndAllAsync(sid, sub, cancellationToken).ConfigureAwait(false);
+        Log.BackchannelLogout(logger, ended);
+        metrics.Logouts.WithLabels("backchannel").Inc(ended);
+        return new AuthOutcome.BackchannelLoggedOut(ended);
+    }
+
+    private AuthOutcome.BadRequest Refuse(string reason)
+    {
+        Log.BackchannelLogoutRefused(logger, reason);
+        return new AuthOutcome.BadRequest(reason);
+    }
+}

@@ -1,0 +1,82 @@
+using ForwardAuth.Auth;
+using ForwardAuth.Configuration;
+
+namespace ForwardAuth.Endpoints;
+
+/// <summary>
+/// Translates an <see cref="AuthOutcome"/> into HTTP: 200 + identity headers, 302/303 to the provider with the login's
+/// binding cookie, 401 with <c>WWW-Authenticate</c> and <c>X-Auth-Redirect</c>, 403, 400, and the callback's and
+/// logout's redirects and cookies. Nothing here decides anything.
+/// </summary>
+internal static class AuthAnswers
+{
+    public static Task WriteAsync(HttpContext context, ForwardedRequest request, AuthOutcome outcome, ForwardAuthOptions options)
+    {
+        var response = context.Response;
+        var sessionCookie = options.CookiePrefix + "session";
+        switch (outcome)
+        {
+            case AuthOutcome.Allow allow:
+                response.StatusCode = StatusCodes.Status200OK;
+                Responses.NoStore(response);
+                IdentityHeaders.Write(response.Headers, allow.Identity, allow.AccessToken, options);
+                if (allow.ReissuedSessionCookie is { } reissued)
+                {
+                    // Reaches the browser where the proxy passes auth cookies on (Traefik: addAuthCookiesToResponse).
+                    AuthCookies.Set(response, request, options, sessionCookie, reissued, options.SessionMaxAge);
+                }
+
+                if (options.StripAuthCookies)
+                {
+                    response.Headers.Cookie = RequestCookies.WithoutOwnCookies(request.Headers, options.CookiePrefix);
+                }
+
+                return Task.CompletedTask;
+
+            case AuthOutcome.Deny:
+                return Responses.Json(response, StatusCodes.Status403Forbidden, "forbidden", "you are signed in but not allowed to access this resource");
+
+            case AuthOutcome.LoginRequired required:
+                response.Headers["X-Auth-Redirect"] = required.LoginUrl;
+                response.Headers.WWWAuthenticate = required.InvalidToken
+                    ? $"Bearer realm=\"forwardauth\", error=\"invalid_token\", error_description=\"{required.Reason}\""
+                    : "Bearer realm=\"forwardauth\"";
+                return Responses.Json(response, StatusCodes.Status401Unauthorized, required.InvalidToken ? "invalid_token" : "unauthorized", required.Reason);
+
+            case AuthOutcome.LoginStarted started:
+                AuthCookies.Set(response, request, options, started.BindingCookieName, started.BindingValue, started.BindingLifetime);
+                Responses.Redirect(response, started.SeeOther ? StatusCodes.Status303SeeOther : StatusCodes.Status302Found, started.AuthorizeUrl);
+                return Task.CompletedTask;
+
+            case AuthOutcome.SignedIn signedIn:
+                AuthCookies.Clear(response, request, options, signedIn.BindingCookieName);
+                AuthCookies.Set(response, request, options, sessionCookie, signedIn.SessionCookie, options.SessionMaxAge);
+                Responses.Redirect(response, StatusCodes.Status302Found, signedIn.ReturnUrl);
+                return Task.CompletedTask;
+
+            case AuthOutcome.SignInFailed failed:
+                if (failed.BindingCookieName is not null)
+                {
+                    AuthCookies.Clear(response, request, options, failed.BindingCookieName);
+                }
+
+                return Responses.Page(response, failed.Status, "Sign-in failed", failed.Reason, request.Origin + "/");
+
+            case AuthOutcome.LoggedOut loggedOut:
+                AuthCookies.Clear(response, request, options, sessionCookie);
+                Responses.Redirect(response, StatusCodes.Status302Found, loggedOut.RedirectUrl);
+                return Task.CompletedTask;
+
+            case AuthOutcome.BackchannelLoggedOut:
+                response.StatusCode = StatusCodes.Status200OK;
+                Responses.NoStore(response);
+                return Task.CompletedTask;
+
+            case AuthOutcome.BadRequest bad:
+                return Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", bad.Reason);
+
+            default:
+                throw new InvalidOperationException("unhandled outcome " + outcome.GetType().Name);
+        }
+    }
+}

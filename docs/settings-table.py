@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates the configuration table of README.md from ForwardAuth/Configuration/SettingsCatalogue.cs.
+"""Regenerates the configuration table of docs/configuration.md from ForwardAuth/Configuration/SettingsCatalogue.cs.
 The table sits between <!-- settings:start --> and <!-- settings:end -->; a test checks it lists every key."""
 import pathlib, re
 
@@ -37,9 +37,10 @@ for path, kind, default, desc, secret in re.findall(pattern, src):
     names = f"`{name}`" + (f" / `{name}_FILE`" if secret else "")
     rows.append(f"| `{path}` | {names} | {shown} | {desc}{' **Secret.**' if secret else ''} |")
 
-readme = (root / "README.md").read_text()
+page = root / "docs" / "configuration.md"
+text = page.read_text()
 start, end = "<!-- settings:start -->", "<!-- settings:end -->"
-before, rest = readme.split(start, 1)
+before, rest = text.split(start, 1)
 _, after = rest.split(end, 1)
-(root / "README.md").write_text(before + start + "\n" + "\n".join(rows) + "\n" + end + after)
+page.write_text(before + start + "\n" + "\n".join(rows) + "\n" + end + after)
 print(f"{len(rows) - 2} settings")

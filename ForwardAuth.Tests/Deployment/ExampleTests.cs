@@ -49,7 +49,7 @@ public partial class ExampleTests
             Assert.That(int.Parse(failover.Text("spec.sentinel.replicas"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(3), "a Sentinel quorum");
             Assert.That(int.Parse(failover.Text("spec.redis.replicas"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(2), "a replica to fail over to");
             Assert.That(failover.Items("spec.redis.customConfig").Select(n => n.GetValue<string>()), Has.Some.Match(@"^maxmemory-policy volatile-"),
-                "every ForwardAuth key has a TTL; allkeys-* could evict revocation markers (README)");
+                "every ForwardAuth key has a TTL; allkeys-* could evict revocation markers (docs/operations.md)");
             Assert.That(authSecret.StringMap("stringData"), Does.ContainKey("password"), "the operator reads the key 'password'");
 
             // The operator names the Sentinel service rfs-<name>, port 26379, master "mymaster".

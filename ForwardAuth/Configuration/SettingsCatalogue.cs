@@ -1,8 +1,8 @@
 namespace ForwardAuth.Configuration;
 
 /// <summary>
-/// Every configuration key ForwardAuth reads. The README's configuration table, the environment names and the
-/// deployment checks are all derived from this one list.
+/// Every configuration key ForwardAuth reads. The configuration table of docs/configuration.md, the environment
+/// names and the deployment checks are all derived from this one list.
 /// </summary>
 internal static class SettingsCatalogue
 {
@@ -71,11 +71,11 @@ internal static class SettingsCatalogue
         new("redis.keyPrefix", SettingKind.Text, "traefikoidc", "Prefix of every key (`<keyPrefix>:<kind>:<id>`)."),
         new("redis.cacheMode", SettingKind.Text, "", "`memory`, `redis` or `hybrid` (default: `hybrid` when Redis is enabled, else `memory`)."),
         new("redis.maxRetries", SettingKind.Integer, "3", "Connection attempts of each (re)connect (`ConnectRetry`).", Min: 0, Max: 20),
-        new("redis.poolSize", SettingKind.Integer, "10", "Accepted for compatibility, no effect: commands are multiplexed over one connection per node (README).", Min: 1, Max: 1000),
-        new("redis.minIdleConns", SettingKind.Integer, "5", "Accepted for compatibility, no effect: no pool (README). Must not exceed poolSize.", Min: 0, Max: 1000),
-        new("redis.maxConnAge", SettingKind.Integer, "3600", "Accepted for compatibility, no effect: connections are long-lived and re-established on failure (README).", Min: 0, Max: 604_800),
-        new("redis.poolTimeout", SettingKind.Integer, "4", "Accepted for compatibility, no effect: commands never wait for a free connection (README).", Min: 1, Max: 600),
-        new("redis.idleTimeout", SettingKind.Integer, "900", "Accepted for compatibility, no effect: connections stay open, kept alive by heartbeats (README).", Min: 0, Max: 86_400),
+        new("redis.poolSize", SettingKind.Integer, "10", "Accepted for compatibility, no effect: commands are multiplexed over one connection per node (docs/operations.md).", Min: 1, Max: 1000),
+        new("redis.minIdleConns", SettingKind.Integer, "5", "Accepted for compatibility, no effect: no pool (docs/operations.md). Must not exceed poolSize.", Min: 0, Max: 1000),
+        new("redis.maxConnAge", SettingKind.Integer, "3600", "Accepted for compatibility, no effect: connections are long-lived and re-established on failure (docs/operations.md).", Min: 0, Max: 604_800),
+        new("redis.poolTimeout", SettingKind.Integer, "4", "Accepted for compatibility, no effect: commands never wait for a free connection (docs/operations.md).", Min: 1, Max: 600),
+        new("redis.idleTimeout", SettingKind.Integer, "900", "Accepted for compatibility, no effect: connections stay open, kept alive by heartbeats (docs/operations.md).", Min: 0, Max: 86_400),
         new("redis.dialTimeout", SettingKind.Integer, "5", "Connect timeout in seconds (`ConnectTimeout`).", Min: 1, Max: 600),
         new("redis.readTimeout", SettingKind.Integer, "3", "Bound of one command round trip, with writeTimeout: the longer of the two (`SyncTimeout`/`AsyncTimeout` and our own bound).", Min: 1, Max: 600),
         new("redis.writeTimeout", SettingKind.Integer, "3", "See readTimeout.", Min: 1, Max: 600),
@@ -87,10 +87,10 @@ internal static class SettingsCatalogue
         new("redis.tls.caFile", SettingKind.Text, "", "CA certificate (PEM) that signed the server's certificate."),
         new("redis.tls.insecureSkipVerify", SettingKind.Boolean, "false", "Accept any server certificate (testing only)."),
         new("redis.clusterMode", SettingKind.Boolean, "false", "The addresses are Redis Cluster nodes."),
-        new("redis.maxRedirects", SettingKind.Integer, "3", "Accepted for compatibility, no effect: StackExchange.Redis follows MOVED/ASK itself and keeps the slot map current (README).", Min: 0, Max: 100),
+        new("redis.maxRedirects", SettingKind.Integer, "3", "Accepted for compatibility, no effect: StackExchange.Redis follows MOVED/ASK itself and keeps the slot map current (docs/operations.md).", Min: 0, Max: 100),
         new("redis.readOnly", SettingKind.Boolean, "false", "Plain reads (session lookups) may go to a replica (`CommandFlags.PreferReplica`); atomic operations always go to the primary."),
-        new("redis.routeByLatency", SettingKind.Boolean, "false", "Same as readOnly: StackExchange.Redis picks among replicas itself; it has no latency- or random-routing switch (README)."),
-        new("redis.routeRandomly", SettingKind.Boolean, "false", "Same as readOnly (README)."),
+        new("redis.routeByLatency", SettingKind.Boolean, "false", "Same as readOnly: StackExchange.Redis picks among replicas itself; it has no latency- or random-routing switch (docs/operations.md)."),
+        new("redis.routeRandomly", SettingKind.Boolean, "false", "Same as readOnly (docs/operations.md)."),
         new("redis.sentinelMasterName", SettingKind.Text, "", "Sentinel: name of the monitored master (the addresses are then Sentinels)."),
         new("redis.healthCheckInterval", SettingKind.Integer, "5", "Seconds between background PINGs through the circuit breaker (a hung Redis is noticed without traffic).", Min: 1, Max: 300),
         new("redis.localCacheMaxEntries", SettingKind.Integer, "10000", "Hybrid mode: entries kept in each replica's local L1.", Min: 100, Max: 10_000_000),

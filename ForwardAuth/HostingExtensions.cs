@@ -73,6 +73,9 @@ public static class HostingExtensions
         services.AddSingleton<OidcProtocol>();
         services.AddCacheBackend(options);
         services.AddSingleton<SessionCookie>();
+        services.AddSingleton<SessionRecords>();
+        services.AddSingleton<Revocations>();
+        services.AddSingleton<SessionIndexes>();
         services.AddSingleton<SessionStore>();
         services.AddSingleton<LoginStore>();
         services.AddSingleton<ReplayGuard>();

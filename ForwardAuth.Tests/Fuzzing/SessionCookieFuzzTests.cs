@@ -4,6 +4,7 @@ using ForwardAuth.Auth;
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Endpoints;
+using ForwardAuth.Oidc;
 using ForwardAuth.Sessions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -40,7 +41,7 @@ public class SessionCookieFuzzTests
         {
             var groups = i % 4 == 3 ? Enumerable.Range(0, 400).Select(g => "group-with-a-long-name-" + g).ToList() : ["admins", "users"];
             minted.Add(await store.CreateAsync(
-                new SessionRecord { Subject = "user-" + i, Identifier = $"user{i}@example.com", Groups = groups, IssuedAt = now, ExpiresAt = now.AddHours(1) },
+                new SessionRecord { Identity = new UserIdentity("user-" + i, $"user{i}@example.com", null, null, groups, new Dictionary<string, string>()), IssuedAt = now, ExpiresAt = now.AddHours(1) },
                 CancellationToken.None));
         }
 

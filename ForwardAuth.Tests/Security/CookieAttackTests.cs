@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
+using ForwardAuth.Oidc;
 using ForwardAuth.Sessions;
 using ForwardAuth.Tests.Cache;
 using ForwardAuth.Tests.Support;
@@ -423,7 +424,7 @@ public class CookieAttackTests
         var store = new SessionStore(cache, new SessionCookie(options), options, time, NullLogger<SessionStore>.Instance);
         var now = time.GetUtcNow();
         var cookie = await store.CreateAsync(
-            new SessionRecord { Subject = "alice", Identifier = "alice@example.com", IssuedAt = now, ExpiresAt = now.AddHours(8) }, CancellationToken.None);
+            new SessionRecord { Identity = new UserIdentity("alice", "alice@example.com", null, null, null, new Dictionary<string, string>()), IssuedAt = now, ExpiresAt = now.AddHours(8) }, CancellationToken.None);
         var session = (await store.ResolveAsync(cookie, CancellationToken.None))!;
         await store.EndAsync(session.Handle, session.Record, CancellationToken.None);
         Assert.That(await store.ResolveAsync(cookie, CancellationToken.None), Is.Null, "logged out");

@@ -1,5 +1,6 @@
 using System.Net;
 using ForwardAuth.Auth;
+using ForwardAuth.Oidc;
 using ForwardAuth.Sessions;
 using ForwardAuth.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -382,7 +383,7 @@ public class SessionLifecycleTests
             Microsoft.Extensions.Logging.Abstractions.NullLogger<SessionRefresher>.Instance);
         var record = new SessionRecord
         {
-            Subject = "s", Identifier = "s", IssuedAt = clock.GetUtcNow(), ExpiresAt = clock.GetUtcNow().AddHours(1), TokensIssuedAt = clock.GetUtcNow(),
+            Identity = new UserIdentity("s", "s", null, null, null, new Dictionary<string, string>()), IssuedAt = clock.GetUtcNow(), ExpiresAt = clock.GetUtcNow().AddHours(1), TokensIssuedAt = clock.GetUtcNow(),
             AccessTokenExpiresAt = clock.GetUtcNow().AddSeconds(10), RefreshToken = "r",
         };
 

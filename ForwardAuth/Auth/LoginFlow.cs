@@ -137,12 +137,7 @@ internal sealed class LoginFlow(
         var now = time.GetUtcNow();
         var session = new SessionRecord
         {
-            Subject = identity.Subject,
-            Identifier = identity.Identifier,
-            Email = identity.Email,
-            PreferredUsername = identity.PreferredUsername,
-            Groups = identity.Groups,
-            ClaimValues = identity.ClaimValues.Count > 0 ? identity.ClaimValues : null,
+            Identity = identity,
             Sid = idToken.TryGetPayloadValue<string>("sid", out var sid) ? sid : null,
             IssuedAt = now,
             ExpiresAt = now + options.SessionMaxAge,

@@ -44,7 +44,7 @@ internal sealed class LogoutFlow(
                 Log.RevocationFailed(logger, revokeError);
             }
 
-            Log.LoggedOut(logger, session.Record.Identifier);
+            Log.LoggedOut(logger, session.Record.Identity.Identifier);
             metrics.Logouts.WithLabels("rp").Inc();
         }
 

@@ -22,9 +22,6 @@ internal sealed class RequestVerifier(
 {
     private readonly PolicyRules _configured = new(options.AllowedUsers, options.AllowedUserDomains, options.AllowedRolesAndGroups);
 
-    // Shared by every identity without claim headers (read-only), instead of a new dictionary per request.
-    private static readonly IReadOnlyDictionary<string, string> NoClaimValues = new Dictionary<string, string>();
-
     public async Task<AuthOutcome> VerifyAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken)
     {
         if (options.AllowCorsPreflight && RequestClassifier.IsCorsPreflight(request.Method, request.Headers))
@@ -42,27 +39,12 @@ internal sealed class RequestVerifier(
             return await VerifyBearerAsync(request, bearer, route, cancellationToken).ConfigureAwait(false);
         }
 
-        var cookie = request.Cookie(sessions.CookieName);
-        var session = await sessions.ResolveAsync(cookie, cancellationToken).ConfigureAwait(false);
-        if (session is null)
+        return await refresher.GetFreshAsync(request.Cookie(sessions.CookieName), cancellationToken).ConfigureAwait(false) switch
         {
-            return await ChallengeAsync(request, string.IsNullOrEmpty(cookie) ? "no session" : "session invalid or ended", cancellationToken).ConfigureAwait(false);
-        }
-
-        var record = await refresher.EnsureFreshAsync(session, cancellationToken).ConfigureAwait(false);
-        if (record is null)
-        {
-            return await ChallengeAsync(request, "session ended by the provider", cancellationToken).ConfigureAwait(false);
-        }
-
-        var identity = new UserIdentity(
-            record.Subject,
-            record.Identifier,
-            record.Email,
-            record.PreferredUsername,
-            record.Groups,
-            record.ClaimValues ?? NoClaimValues);
-        return Decide(identity, record.AccessToken, route, session.ReissuedCookie);
+            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, found.Session.ReissuedCookie),
+            SessionLookup.Missing missing => await ChallengeAsync(request, missing.Reason, cancellationToken).ConfigureAwait(false),
+            _ => await ChallengeAsync(request, "session ended by the provider", cancellationToken).ConfigureAwait(false),
+        };
     }
 
     private async Task<AuthOutcome> VerifyBearerAsync(AuthRequest request, string bearer, PolicyRules route, CancellationToken cancellationToken)

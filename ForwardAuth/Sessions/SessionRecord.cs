@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ForwardAuth.Oidc;
 
 namespace ForwardAuth.Sessions;
 
@@ -8,15 +9,12 @@ namespace ForwardAuth.Sessions;
 /// </summary>
 internal sealed record SessionRecord
 {
-    public required string Subject { get; init; }
-    public required string Identifier { get; init; }
-    public string? Email { get; init; }
-    public string? PreferredUsername { get; init; }
+    /// <summary>
+    /// Who the user is: the one identity record, as the ID token (and refreshes) gave it. Never null once read: a record
+    /// written before the identity was one object is read through <see cref="FlatIdentityRecord"/>.
+    /// </summary>
+    public UserIdentity Identity { get; init; } = null!;
 
-    /// <summary>Null when unknown (adopted from a cookie too small to carry them).</summary>
-    public IReadOnlyList<string>? Groups { get; init; }
-
-    public IReadOnlyDictionary<string, string>? ClaimValues { get; init; }
     public string? Sid { get; init; }
     public required DateTimeOffset IssuedAt { get; init; }
     public required DateTimeOffset ExpiresAt { get; init; }
@@ -35,7 +33,30 @@ internal sealed record SessionRecord
     public bool Adopted { get; init; }
 }
 
-/// <summary>What the sealed cookie carries: the handle and just enough to decide without the store. Never a token.</summary>
+/// <summary>
+/// A record as sessions before the identity became one object stored it: the identity's fields at the top level. Read
+/// only (to decide sessions that were created before an upgrade), never written.
+/// </summary>
+internal sealed record FlatIdentityRecord(
+    string? Subject,
+    string? Identifier,
+    string? Email,
+    string? PreferredUsername,
+    IReadOnlyList<string>? Groups,
+    IReadOnlyDictionary<string, string>? ClaimValues)
+{
+    private static readonly IReadOnlyDictionary<string, string> NoClaimValues = new Dictionary<string, string>();
+
+    public UserIdentity? Identity => string.IsNullOrEmpty(Subject)
+        ? null
+        : new UserIdentity(Subject, Identifier ?? Subject, Email, PreferredUsername, Groups, ClaimValues ?? NoClaimValues);
+}
+
+/// <summary>
+/// What the sealed cookie carries: the handle and just enough of the identity to decide without the store — a compact
+/// projection of <see cref="UserIdentity"/> under one-letter names (the cookie must stay small, and cookies already
+/// issued must keep opening). Never a token, never the claim values.
+/// </summary>
 internal sealed record CookiePayload(
     [property: JsonPropertyName("h")] string Handle,
     [property: JsonPropertyName("s")] string Subject,
@@ -44,7 +65,24 @@ internal sealed record CookiePayload(
     [property: JsonPropertyName("p")] string? PreferredUsername,
     [property: JsonPropertyName("g")] IReadOnlyList<string>? Groups,
     [property: JsonPropertyName("i")] long IssuedAt,
-    [property: JsonPropertyName("x")] long ExpiresAt);
+    [property: JsonPropertyName("x")] long ExpiresAt)
+{
+    private static readonly IReadOnlyDictionary<string, string> NoClaimValues = new Dictionary<string, string>();
+
+    public static CookiePayload For(string handle, UserIdentity identity, DateTimeOffset issuedAt, DateTimeOffset expiresAt) => new(
+        handle,
+        identity.Subject,
+        identity.Identifier,
+        identity.Email,
+        identity.PreferredUsername,
+        identity.Groups,
+        issuedAt.ToUnixTimeSeconds(),
+        expiresAt.ToUnixTimeSeconds());
+
+    /// <summary>The identity as far as the cookie knows it (a minimal cookie: subject only, groups unknown).</summary>
+    [JsonIgnore]
+    public UserIdentity Identity => new(Subject, Identifier ?? Subject, Email, PreferredUsername, Groups, NoClaimValues);
+}
 
 /// <summary>A pending login, keyed by a hash of its <c>state</c>; bound to the browser by a hash of its binding cookie.</summary>
 internal sealed record LoginRecord(
@@ -57,6 +95,7 @@ internal sealed record LoginRecord(
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionRecord))]
+[JsonSerializable(typeof(FlatIdentityRecord))]
 [JsonSerializable(typeof(CookiePayload))]
 [JsonSerializable(typeof(LoginRecord))]
 internal sealed partial class SessionJsonContext : JsonSerializerContext;

@@ -61,11 +61,7 @@ internal sealed class Stack : IAsyncDisposable
         var now = DateTimeOffset.UtcNow;
         return new SessionRecord
         {
-            Subject = "user" + n,
-            Identifier = $"user{n}@example.com",
-            Email = $"user{n}@example.com",
-            PreferredUsername = "user" + n,
-            Groups = [],
+            Identity = new Oidc.UserIdentity("user" + n, $"user{n}@example.com", $"user{n}@example.com", "user" + n, [], new Dictionary<string, string>()),
             Sid = RandomText(21),
             IssuedAt = now,
             ExpiresAt = now.AddDays(1),

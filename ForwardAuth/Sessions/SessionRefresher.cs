@@ -2,9 +2,25 @@ using Duende.IdentityModel.Client;
 using ForwardAuth.Configuration;
 using ForwardAuth.Oidc;
 using ForwardAuth.Observability;
-using ForwardAuth.Sessions;
 
-namespace ForwardAuth.Auth;
+namespace ForwardAuth.Sessions;
+
+/// <summary>What asking for a fresh session found.</summary>
+internal abstract record SessionLookup
+{
+    private SessionLookup()
+    {
+    }
+
+    /// <summary>A session whose tokens are fit to use (or that has none to refresh).</summary>
+    public sealed record Found(ResolvedSession Session, SessionRecord Record) : SessionLookup;
+
+    /// <summary>No usable session for this cookie (none, not ours, expired, logged out).</summary>
+    public sealed record Missing(string Reason) : SessionLookup;
+
+    /// <summary>The provider refused to refresh it (<c>invalid_grant</c>): the session has ended everywhere.</summary>
+    public sealed record EndedByProvider : SessionLookup;
+}
 
 /// <summary>
 /// Keeps a session's tokens fresh. When they come within the grace period of expiry, the replica that wins the
@@ -25,8 +41,22 @@ internal sealed class SessionRefresher(
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>"Give me a fresh session": the session of this cookie, with its tokens refreshed when they are due.</summary>
+    public async Task<SessionLookup> GetFreshAsync(string? cookieValue, CancellationToken cancellationToken)
+    {
+        var session = await sessions.ResolveAsync(cookieValue, cancellationToken).ConfigureAwait(false);
+        if (session is null)
+        {
+            return new SessionLookup.Missing(string.IsNullOrEmpty(cookieValue) ? "no session" : "session invalid or ended");
+        }
+
+        return await EnsureFreshAsync(session, cancellationToken).ConfigureAwait(false) is { } record
+            ? new SessionLookup.Found(session, record)
+            : new SessionLookup.EndedByProvider();
+    }
+
     /// <summary>The session's record with tokens fit to use, or null when the provider ended the session.</summary>
-    public async Task<SessionRecord?> EnsureFreshAsync(ResolvedSession session, CancellationToken cancellationToken)
+    private async Task<SessionRecord?> EnsureFreshAsync(ResolvedSession session, CancellationToken cancellationToken)
     {
         var record = session.Record;
         if (session.FromCookieOnly || record.RefreshToken is null || !IsDue(record))
@@ -70,13 +100,13 @@ internal sealed class SessionRefresher(
         {
             if (response.ErrorType == ResponseErrorType.Protocol && response.Error is "invalid_grant" or "unauthorized_client")
             {
-                Log.RefreshRefused(logger, current.Identifier, response.Error);
+                Log.RefreshRefused(logger, current.Identity.Identifier, response.Error);
                 metrics?.Refreshes.WithLabels("refused").Inc();
                 await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
                 return null;
             }
 
-            Log.RefreshFailed(logger, current.Identifier, response.Error ?? response.ErrorType.ToString());
+            Log.RefreshFailed(logger, current.Identity.Identifier, response.Error ?? response.ErrorType.ToString());
             metrics?.Refreshes.WithLabels("failed").Inc();
             return current;
         }
@@ -93,7 +123,7 @@ internal sealed class SessionRefresher(
             await sessions.UpdateAsync(handle, refreshed, cancellationToken).ConfigureAwait(false);
         }
 
-        Log.SessionRefreshed(logger, refreshed.Identifier);
+        Log.SessionRefreshed(logger, refreshed.Identity.Identifier);
         metrics?.Refreshes.WithLabels("success").Inc();
         return refreshed;
     }
@@ -113,26 +143,30 @@ internal sealed class SessionRefresher(
             return updated with { IdTokenExpiresAt = null };
         }
 
-        var check = await tokens.ValidateRefreshedIdTokenAsync(response.IdentityToken, current.Subject, cancellationToken).ConfigureAwait(false);
+        var check = await tokens.ValidateRefreshedIdTokenAsync(response.IdentityToken, current.Identity.Subject, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             // The tokens came straight from the token endpoint; a rotated refresh token must be kept or the next
             // refresh would reuse a spent one. Only the new ID token and its claims are not taken.
-            Log.RefreshFailed(logger, current.Identifier, "refreshed ID token not accepted: " + check.Error);
-            return check.Identity is { } other && other.Subject != current.Subject ? null : updated;
+            Log.RefreshFailed(logger, current.Identity.Identifier, "refreshed ID token not accepted: " + check.Error);
+            return check.Identity is { } other && other.Subject != current.Identity.Subject ? null : updated;
         }
 
         // The identity survives a refresh: a claim the new ID token leaves out keeps its value (an ID token from a
         // refresh often carries fewer claims), so a user identified by e.g. email does not become their sub.
         var identity = check.Identity!;
+        var known = current.Identity;
         return updated with
         {
             IdToken = response.IdentityToken,
             IdTokenExpiresAt = new DateTimeOffset(check.Token!.ValidTo, TimeSpan.Zero),
-            Identifier = identity.Identifier == identity.Subject ? current.Identifier : identity.Identifier,
-            Email = identity.Email ?? current.Email,
-            PreferredUsername = identity.PreferredUsername ?? current.PreferredUsername,
-            Groups = identity.Groups is { Count: > 0 } groups ? groups : current.Groups,
+            Identity = known with
+            {
+                Identifier = identity.Identifier == identity.Subject ? known.Identifier : identity.Identifier,
+                Email = identity.Email ?? known.Email,
+                PreferredUsername = identity.PreferredUsername ?? known.PreferredUsername,
+                Groups = identity.Groups is { Count: > 0 } groups ? groups : known.Groups,
+            },
         };
     }
 

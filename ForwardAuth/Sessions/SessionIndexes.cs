@@ -1,0 +1,44 @@
+using ForwardAuth.Cache;
+
+namespace ForwardAuth.Sessions;
+
+/// <summary>
+/// Each session indexed by its provider session id (<c>sid</c>) and its subject, so that a back-channel logout can find
+/// every session it ends. Members are handle hashes; an index lives as long as its newest session.
+/// </summary>
+internal sealed class SessionIndexes(ICacheBackend cache)
+{
+    public async Task AddAsync(string handleHash, string? sid, string subject, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        if (sid is { Length: > 0 })
+        {
+            await cache.SetAddAsync(KeyOf("sid", sid), handleHash, ttl, cancellationToken).ConfigureAwait(false);
+        }
+
+        await cache.SetAddAsync(KeyOf("sub", subject), handleHash, ttl, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends (<paramref name="end"/>) every session of a provider session (<paramref name="sid"/>) or, without one, of a
+    /// user (<paramref name="subject"/>), then drops the index. Returns how many were ended.
+    /// </summary>
+    public async Task<int> EndAllAsync(string? sid, string? subject, Func<string, Task> end, CancellationToken cancellationToken)
+    {
+        var key = !string.IsNullOrEmpty(sid) ? KeyOf("sid", sid) : !string.IsNullOrEmpty(subject) ? KeyOf("sub", subject) : null;
+        if (key is null)
+        {
+            return 0;
+        }
+
+        var members = await cache.SetMembersAsync(key, cancellationToken).ConfigureAwait(false);
+        foreach (var handleHash in members)
+        {
+            await end(handleHash).ConfigureAwait(false);
+        }
+
+        await cache.DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+        return members.Count;
+    }
+
+    private static string KeyOf(string by, string value) => CacheKeys.For(CacheKeys.Index, by + ":" + value);
+}

@@ -6,6 +6,7 @@ using ForwardAuth.Configuration;
 using ForwardAuth.Endpoints;
 using ForwardAuth.Oidc;
 using ForwardAuth.Sessions;
+using ForwardAuth.Tests.Support;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -34,7 +35,7 @@ public class SessionCookieFuzzTests
         var options = Options(Key);
         var cookie = new SessionCookie(options);
         var foreign = new SessionCookie(Options("another-deployments-key-0123456789abcdef"));
-        var store = new SessionStore(new MemoryCacheBackend(TimeProvider.System), cookie, options, TimeProvider.System, NullLogger<SessionStore>.Instance);
+        var store = SessionStores.Over(new MemoryCacheBackend(TimeProvider.System), options, TimeProvider.System, cookie);
         var now = DateTimeOffset.UtcNow;
         var minted = new List<string>();
         for (var i = 0; i < 8; i++)

@@ -421,7 +421,7 @@ public class CookieAttackTests
             redis, new MemoryCacheBackend(time), new CircuitBreaker(1, TimeSpan.FromSeconds(30), time), new OutageJournal(1000, time),
             ReplayProtection.Local, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), time, NullLogger<ResilientCacheBackend>.Instance);
         var options = Options();
-        var store = new SessionStore(cache, new SessionCookie(options), options, time, NullLogger<SessionStore>.Instance);
+        var store = SessionStores.Over(cache, options, time);
         var now = time.GetUtcNow();
         var cookie = await store.CreateAsync(
             new SessionRecord { Identity = new UserIdentity("alice", "alice@example.com", null, null, null, new Dictionary<string, string>()), IssuedAt = now, ExpiresAt = now.AddHours(8) }, CancellationToken.None);

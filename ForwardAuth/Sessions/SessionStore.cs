@@ -28,11 +28,6 @@ internal sealed class SessionStore(
     ILogger<SessionStore> logger,
     ForwardAuthMetrics? metrics = null)
 {
-    public SessionStore(ICacheBackend cache, SessionCookie cookie, ForwardAuthOptions options, TimeProvider time, ILogger<SessionStore> logger, ForwardAuthMetrics? metrics = null)
-        : this(new SessionRecords(cache, options, time), new Revocations(cache, time), new SessionIndexes(cache), cookie, options, time, logger, metrics)
-    {
-    }
-
     public string CookieName => cookie.Name;
 
     /// <summary>Stores a new session under a fresh random handle and returns the sealed cookie value.</summary>

@@ -40,7 +40,7 @@ internal abstract record AuthOutcome
     /// A login was started: send the browser to <paramref name="AuthorizeUrl"/> (303 after a form post) with the cookie
     /// that binds this login to it. <paramref name="Challenged"/> when it answers a request for a protected page.
     /// </summary>
-    public sealed record LoginStarted(
+    public sealed record LoginRedirect(
         string AuthorizeUrl, string BindingCookieName, string BindingValue, TimeSpan BindingLifetime, bool SeeOther, bool Challenged) : AuthOutcome
     {
         public override string? DecisionLabel => Challenged ? "challenge" : null;
@@ -59,7 +59,7 @@ internal abstract record AuthOutcome
     }
 
     /// <summary>The session ended: clear its cookie and send the browser on (the provider's end-session endpoint).</summary>
-    public sealed record LoggedOut(string RedirectUrl) : AuthOutcome
+    public sealed record SignedOut(string RedirectUrl) : AuthOutcome
     {
         public override string? DecisionLabel => null;
     }

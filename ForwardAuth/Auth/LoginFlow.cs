@@ -49,7 +49,7 @@ internal sealed class LoginFlow(
         var loginId = LoginStore.IdOf(state);
         Log.LoginStarted(logger, new Uri(origin).Authority, loginId);
         metrics.LoginsStarted.Inc();
-        return new AuthOutcome.LoginStarted(authorizeUrl, BindingCookiePrefix + loginId, binding, LoginStore.Lifetime, seeOther, challenged);
+        return new AuthOutcome.LoginRedirect(authorizeUrl, BindingCookiePrefix + loginId, binding, LoginStore.Lifetime, seeOther, challenged);
     }
 
     /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>

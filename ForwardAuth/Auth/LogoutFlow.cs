@@ -50,7 +50,7 @@ internal sealed class LogoutFlow(
 
         var afterLogout = options.PostLogoutRedirectUri.Length > 0 ? options.PostLogoutRedirectUri : request.Origin + "/";
         var endSession = await protocol.EndSessionUrlAsync(idToken, afterLogout, cancellationToken).ConfigureAwait(false);
-        return new AuthOutcome.LoggedOut(endSession ?? afterLogout);
+        return new AuthOutcome.SignedOut(endSession ?? afterLogout);
     }
 
     /// <summary>200 when the token was accepted (however many sessions it ended), 400 with the reason otherwise.</summary>

@@ -43,9 +43,9 @@ internal static class AuthAnswers
                     : "Bearer realm=\"forwardauth\"";
                 return Responses.Json(response, StatusCodes.Status401Unauthorized, required.InvalidToken ? "invalid_token" : "unauthorized", required.Reason);
 
-            case AuthOutcome.LoginStarted started:
-                AuthCookies.Set(response, request, options, started.BindingCookieName, started.BindingValue, started.BindingLifetime);
-                Responses.Redirect(response, started.SeeOther ? StatusCodes.Status303SeeOther : StatusCodes.Status302Found, started.AuthorizeUrl);
+            case AuthOutcome.LoginRedirect redirect:
+                AuthCookies.Set(response, request, options, redirect.BindingCookieName, redirect.BindingValue, redirect.BindingLifetime);
+                Responses.Redirect(response, redirect.SeeOther ? StatusCodes.Status303SeeOther : StatusCodes.Status302Found, redirect.AuthorizeUrl);
                 return Task.CompletedTask;
 
             case AuthOutcome.SignedIn signedIn:
@@ -62,9 +62,9 @@ internal static class AuthAnswers
 
                 return Responses.Page(response, failed.Status, "Sign-in failed", failed.Reason, request.Origin + "/");
 
-            case AuthOutcome.LoggedOut loggedOut:
+            case AuthOutcome.SignedOut signedOut:
                 AuthCookies.Clear(response, request, options, sessionCookie);
-                Responses.Redirect(response, StatusCodes.Status302Found, loggedOut.RedirectUrl);
+                Responses.Redirect(response, StatusCodes.Status302Found, signedOut.RedirectUrl);
                 return Task.CompletedTask;
 
             case AuthOutcome.BackchannelLoggedOut:

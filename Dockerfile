@@ -17,7 +17,7 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project file and the repository-wide build settings only, so that a code change does not
 # invalidate the package layer.
-COPY global.json Directory.Build.props .editorconfig ./
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY ForwardAuth/ForwardAuth.csproj ForwardAuth/
 RUN dotnet restore ForwardAuth/ForwardAuth.csproj
 COPY ForwardAuth/ ForwardAuth/

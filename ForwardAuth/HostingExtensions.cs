@@ -51,6 +51,7 @@ public static class HostingExtensions
 
         var app = builder.Build();
         var startupLogger = app.Services.GetRequiredService<ILogger<ForwardAuthOptions>>();
+        Log.Starting(startupLogger, BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework);
         foreach (var key in unknownKeys)
         {
             Log.UnknownConfigurationKey(startupLogger, key);

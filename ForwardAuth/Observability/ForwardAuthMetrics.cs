@@ -55,6 +55,9 @@ internal sealed class ForwardAuthMetrics
             new GaugeConfiguration { LabelNames = ["state"] });
         ReplayProtectionMode = factory.CreateGauge("forwardauth_replay_protection", "Single-use marker policy while Redis is unreachable (1 for the active mode).",
             new GaugeConfiguration { LabelNames = ["mode"] });
+        Build = factory.CreateGauge("forwardauth_build_info", "The running build: version, commit (unknown without git metadata) and .NET runtime; always 1.",
+            new GaugeConfiguration { LabelNames = ["version", "commit", "framework"] });
+        Build.WithLabels(BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework).Set(1);
     }
 
     public CollectorRegistry Registry { get; }
@@ -83,6 +86,7 @@ internal sealed class ForwardAuthMetrics
     public Gauge RedisConnected { get; }
     public Gauge RedisConnections { get; }
     public Gauge ReplayProtectionMode { get; }
+    public Gauge Build { get; }
 
     // Performance: WithLabels hashes and allocates its label array on every call; the hot path's labelled children
     // (a decision per request, a Redis operation per store call) are looked up once per label value instead.

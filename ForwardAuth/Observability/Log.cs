@@ -6,6 +6,10 @@ namespace ForwardAuth.Observability;
 /// </summary>
 internal static partial class Log
 {
+    // 0xx: the process
+    [LoggerMessage(1, LogLevel.Information, "ForwardAuth {Version} starting (commit {Commit}, {Framework})")]
+    public static partial void Starting(ILogger logger, string version, string commit, string framework);
+
     // 1xx: the store
     [LoggerMessage(100, LogLevel.Information, "Redis cache initialized (address {Address}, mode {CacheMode}, key prefix {KeyPrefix}, connected {Connected})")]
     public static partial void RedisCacheInitialized(ILogger logger, string address, string cacheMode, string keyPrefix, bool connected);

@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Oidc;
 using ForwardAuth.Observability;
@@ -22,6 +21,9 @@ internal abstract record LoginOutcome
     public sealed record Success(string SessionCookie, string ReturnUrl, string BindingCookieName) : LoginOutcome;
 
     public sealed record Failure(int Status, string Reason, string? BindingCookieName = null) : LoginOutcome;
+
+    /// <summary>The shared store cannot guarantee single use now (<c>replayProtection: closed</c>): try again shortly.</summary>
+    public sealed record TryAgainLater(string Reason) : LoginOutcome;
 }
 
 /// <summary>
@@ -50,7 +52,7 @@ internal sealed class LoginFlow(
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var pkce = Pkce.Create();
         var redirectUri = RedirectUriFor(origin);
-        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, CacheKeys.Hash(binding), time.GetUtcNow());
+        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow());
         var state = await logins.CreateAsync(record, cancellationToken).ConfigureAwait(false);
         var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
         var loginId = LoginStore.IdOf(state);
@@ -77,7 +79,7 @@ internal sealed class LoginFlow(
 
         // Bound to the browser that started it: checked before the state is consumed, so a stolen state cannot burn it.
         var binding = readCookie(bindingCookieName);
-        if (binding is null || !FixedTimeEquals(CacheKeys.Hash(binding), pending.BindingHash))
+        if (binding is null || !FixedTimeEquals(StoreKeys.Hash(binding), pending.BindingHash))
         {
             return Fail(403, "other_browser", "this login was started in another browser", bindingCookieName);
         }
@@ -129,10 +131,13 @@ internal sealed class LoginFlow(
             var jti = idToken.TryGetPayloadValue<string>("jti", out var j) && !string.IsNullOrEmpty(j) ? j : response.IdentityToken;
             var ttl = idToken.ValidTo - time.GetUtcNow().UtcDateTime + TokenValidator.ClockSkew;
             ttl = ttl > options.JtiCacheTtl ? options.JtiCacheTtl : ttl;
-            if (!await replay.TryUseOnceAsync("id_token:" + jti, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
+            switch (await replay.TryUseOnceAsync("id_token:" + jti, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
             {
-                metrics.ReplayRejections.WithLabels("id_token").Inc();
-                return Fail(403, "id_token_replay", "this ID token was already used (replay)", bindingCookieName);
+                case SingleUse.Replayed:
+                    metrics.ReplayRejections.WithLabels("id_token").Inc();
+                    return Fail(403, "id_token_replay", "this ID token was already used (replay)", bindingCookieName);
+                case SingleUse.CannotGuarantee:
+                    return new LoginOutcome.TryAgainLater("the ID token's single use cannot be guaranteed while the shared store is unreachable (replayProtection: closed)");
             }
         }
 

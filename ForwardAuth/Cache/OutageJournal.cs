@@ -60,7 +60,7 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
                         await target.SetAddAsync(entry.Key, System.Text.Encoding.UTF8.GetString(entry.Value!), ttl, cancellationToken).ConfigureAwait(false);
                         break;
                     case Operation.AddIfAbsent when ttl > TimeSpan.Zero:
-                        await target.AddIfAbsentAsync(entry.Key, entry.Value!, ttl, cancellationToken).ConfigureAwait(false);
+                        await target.AddIfAbsentAsync(entry.Key, entry.Value!, ttl, Guarantee.BestEffort, cancellationToken).ConfigureAwait(false);
                         break;
                 }
 

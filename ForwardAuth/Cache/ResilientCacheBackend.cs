@@ -1,4 +1,3 @@
-using ForwardAuth.Configuration;
 using ForwardAuth.Observability;
 
 namespace ForwardAuth.Cache;
@@ -8,8 +7,9 @@ namespace ForwardAuth.Cache;
 /// they go to Redis; an outage failure is counted and the call is served from memory instead. While OPEN every call
 /// goes to memory at once, writes are journalled, and a background probe tests Redis after
 /// <c>circuitBreakerTimeout</c> (while closed, the same monitor PINGs every <c>healthCheckInterval</c>); when the circuit closes the journal is replayed so every replica learns what happened
-/// during the outage. Single-use markers fall back to per-replica memory (<c>replayProtection: local</c>) or are
-/// refused (<c>closed</c>).
+/// during the outage. Atomic operations fall back to this replica's memory too, except an add-if-absent that requires
+/// <see cref="Guarantee.AcrossReplicas"/>: that one answers <see cref="AddResult.CannotGuarantee"/>. The background
+/// monitor runs in the store's hosted service (<see cref="StoreBackgroundService"/>), never from the constructor.
 /// </summary>
 internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
 {
@@ -17,7 +17,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly MemoryCacheBackend _fallback;
     private readonly CircuitBreaker _breaker;
     private readonly OutageJournal _journal;
-    private readonly ReplayProtection _replayProtection;
     private readonly TimeProvider _time;
     private readonly TimeSpan _openTimeout;
     private readonly ILogger _logger;
@@ -30,7 +29,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         MemoryCacheBackend fallback,
         CircuitBreaker breaker,
         OutageJournal journal,
-        ReplayProtection replayProtection,
         TimeSpan openTimeout,
         TimeSpan healthInterval,
         TimeProvider time,
@@ -43,7 +41,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         _fallback = fallback;
         _breaker = breaker;
         _journal = journal;
-        _replayProtection = replayProtection;
         _openTimeout = openTimeout;
         _time = time;
         _logger = logger;
@@ -53,7 +50,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             Log.OutageJournalFull(_logger);
             _metrics?.JournalDropped.Inc();
         };
-        _ = MonitorAsync();
     }
 
     public string Name => _primary.Name;
@@ -99,19 +95,19 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
         Run(p => p.ExistsAsync(key, cancellationToken), () => _fallback.ExistsAsync(key, cancellationToken));
 
-    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+    public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) =>
         Run(
-            p => p.AddIfAbsentAsync(key, value, ttl, cancellationToken),
+            p => p.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken),
             async () =>
             {
-                if (CacheKeys.IsSingleUse(key) && _replayProtection == ReplayProtection.Closed)
+                // Only this replica's memory could decide now: not what the caller asked for.
+                if (guarantee == Guarantee.AcrossReplicas)
                 {
-                    Log.SingleUseRefusedWhileOpen(_logger);
-                    throw new CacheUnavailableException("Redis unavailable and replayProtection is closed: single-use markers are not kept per replica");
+                    return AddResult.CannotGuarantee;
                 }
 
-                var added = await _fallback.AddIfAbsentAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
-                if (added)
+                var added = await _fallback.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken).ConfigureAwait(false);
+                if (added == AddResult.Added)
                 {
                     _journal.AddIfAbsent(key, value, ttl);
                 }
@@ -221,22 +217,26 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
-    // Continuous health checking: a PING through the breaker every interval while closed — so a hung Redis is
-    // noticed even when every read is an L1 hit — and, while open, a probe after each timeout even without traffic.
-    private async Task MonitorAsync()
+    /// <summary>
+    /// Continuous health checking until <paramref name="stoppingToken"/> (the hosted service's) or disposal: a PING
+    /// through the breaker every interval while closed — so a hung Redis is noticed even when every read is an L1 hit —
+    /// and, while open, a probe after each timeout even without traffic.
+    /// </summary>
+    public async Task RunMonitorAsync(CancellationToken stoppingToken)
     {
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
         try
         {
-            while (!_stopping.IsCancellationRequested)
+            while (!stopping.IsCancellationRequested)
             {
                 var open = _breaker.State == CircuitState.Open;
-                await Task.Delay(open ? _openTimeout : _healthInterval, _time, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(open ? _openTimeout : _healthInterval, _time, stopping.Token).ConfigureAwait(false);
                 if (!_breaker.TryAcquire(out var probe))
                 {
                     continue;
                 }
 
-                var health = await _primary.HealthAsync(_stopping.Token).ConfigureAwait(false);
+                var health = await _primary.HealthAsync(stopping.Token).ConfigureAwait(false);
                 if (health.Healthy)
                 {
                     _breaker.OnSuccess(probe);

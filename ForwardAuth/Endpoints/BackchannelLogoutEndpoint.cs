@@ -41,11 +41,15 @@ internal static class BackchannelLogoutEndpoint
 
         var token = check.Token!;
         var jti = token.GetPayloadValue<string>("jti");
-        if (!await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, context.RequestAborted))
+        switch (await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, context.RequestAborted))
         {
-            metrics.ReplayRejections.WithLabels("logout_token").Inc();
-            await Refuse(response, logger, "this logout_token was already used");
-            return;
+            case SingleUse.Replayed:
+                metrics.ReplayRejections.WithLabels("logout_token").Inc();
+                await Refuse(response, logger, "this logout_token was already used");
+                return;
+            case SingleUse.CannotGuarantee:
+                await OutageResponses.StoreUnavailableAsync(context, "the logout_token's single use cannot be guaranteed while the shared store is unreachable (replayProtection: closed)");
+                return;
         }
 
         var sid = token.TryGetPayloadValue<string>("sid", out var s) ? s : null;

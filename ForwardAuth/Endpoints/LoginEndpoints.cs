@@ -48,6 +48,9 @@ internal static class LoginEndpoints
 
                 await Responses.Page(response, failure.Status, "Sign-in failed", failure.Reason, request.Origin + "/");
                 break;
+            case LoginOutcome.TryAgainLater unavailable:
+                await OutageResponses.StoreUnavailableAsync(context, unavailable.Reason);
+                break;
         }
     }
 
@@ -83,15 +86,8 @@ internal static class LoginEndpoints
         if (session is not null)
         {
             idToken = session.Record.IdToken;
-            try
-            {
-                await sessions.EndAsync(session.Handle, session.Record, cancellationToken);
-            }
-            catch (Cache.CacheUnavailableException e)
-            {
-                // The cookie is still cleared below; the store could not record the revocation.
-                Log.StoreUnavailable(logger, "logout", e.Message);
-            }
+            // The composed store never throws for an outage: while Redis is unreachable the revocation is journalled.
+            await sessions.EndAsync(session.Handle, session.Record, cancellationToken);
 
             if (session.Record.RefreshToken is { } refreshToken && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken) is { } revokeError)
             {

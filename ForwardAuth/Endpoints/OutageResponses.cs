@@ -1,11 +1,11 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Observability;
 
 namespace ForwardAuth.Endpoints;
 
 /// <summary>
-/// Outages of a dependency become a clear 502/503 instead of a 500: the shared store unreachable while a login record
-/// must be written, or the provider unreachable. Never a stack trace, never a secret.
+/// Outages of a dependency become a clear 502/503 instead of a 500: the provider unreachable (an exception from the
+/// provider's HTTP client), or the shared store unable to guarantee single use (a value from Auth/Sessions, written by
+/// <see cref="StoreUnavailableAsync"/>). Never a stack trace, never a secret.
 /// </summary>
 internal static class OutageResponses
 {
@@ -15,13 +15,6 @@ internal static class OutageResponses
         {
             await next(context);
         }
-        catch (CacheUnavailableException e) when (!context.Response.HasStarted)
-        {
-            Log.StoreUnavailable(Logger(context), context.Request.Path, e.Message);
-            context.Response.Clear();
-            context.Response.Headers.RetryAfter = "5";
-            await Responses.Json(context.Response, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "the session store is unavailable; try again shortly");
-        }
         catch (Exception e) when (!context.Response.HasStarted && IsProviderOutage(e))
         {
             Log.ProviderUnavailable(Logger(context), e.GetType().Name);
@@ -29,6 +22,15 @@ internal static class OutageResponses
             await Responses.Json(context.Response, StatusCodes.Status502BadGateway, "provider_unavailable", "the OpenID provider could not be reached");
         }
     });
+
+    /// <summary>503 with <c>Retry-After: 5</c>: the shared store cannot guarantee what this request needs right now.</summary>
+    public static Task StoreUnavailableAsync(HttpContext context, string reason)
+    {
+        Log.StoreUnavailable(Logger(context), context.Request.Path, reason);
+        context.Response.Clear();
+        context.Response.Headers.RetryAfter = "5";
+        return Responses.Json(context.Response, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "the session store is unavailable; try again shortly");
+    }
 
     // ConfigurationManager reports an unreachable discovery document as InvalidOperationException (IDX20803).
     private static bool IsProviderOutage(Exception e) =>

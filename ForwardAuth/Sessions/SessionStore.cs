@@ -47,7 +47,7 @@ internal sealed class SessionStore(
     {
         var handle = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         await WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
-        var handleHash = CacheKeys.Hash(handle);
+        var handleHash = StoreKeys.Hash(handle);
         var indexTtl = record.ExpiresAt - time.GetUtcNow();
         if (record.Sid is { Length: > 0 } sid)
         {
@@ -132,7 +132,7 @@ internal sealed class SessionStore(
     /// </summary>
     public async Task EndAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
     {
-        await EndByHashAsync(CacheKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        await EndByHashAsync(StoreKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
         if (record.AccessToken is { } accessToken)
         {
             var expiresAt = record.AccessTokenExpiresAt ?? record.ExpiresAt;
@@ -207,7 +207,7 @@ internal sealed class SessionStore(
 
     private async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadAsync(string handle, CancellationToken cancellationToken)
     {
-        var key = CacheKeys.For(CacheKeys.Session, handle);
+        var key = StoreKeys.For(StoreKeys.Session, handle);
         var sealedRecord = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (sealedRecord is null)
         {
@@ -244,13 +244,13 @@ internal sealed class SessionStore(
     private async Task EndByHashAsync(string handleHash, DateTimeOffset cookieExpiresAt, CancellationToken cancellationToken)
     {
         var remaining = Positive(cookieExpiresAt - time.GetUtcNow() + RevocationMargin);
-        await cache.SetAsync(CacheKeys.ForHash(CacheKeys.Revoked, handleHash), "1"u8.ToArray(), remaining, cancellationToken).ConfigureAwait(false);
-        await cache.DeleteAsync(CacheKeys.ForHash(CacheKeys.Session, handleHash), cancellationToken).ConfigureAwait(false);
+        await cache.SetAsync(StoreKeys.ForHash(StoreKeys.Revoked, handleHash), "1"u8.ToArray(), remaining, cancellationToken).ConfigureAwait(false);
+        await cache.DeleteAsync(StoreKeys.ForHash(StoreKeys.Session, handleHash), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task WriteAsync(string handle, SessionRecord record, bool onlyIfAbsent, CancellationToken cancellationToken)
     {
-        var key = CacheKeys.For(CacheKeys.Session, handle);
+        var key = StoreKeys.For(StoreKeys.Session, handle);
         var json = JsonSerializer.SerializeToUtf8Bytes(record, SessionJsonContext.Default.SessionRecord);
         var ttl = record.ExpiresAt - time.GetUtcNow();
         if (ttl <= TimeSpan.Zero)
@@ -262,7 +262,7 @@ internal sealed class SessionStore(
         var sealedRecord = _recordKeys.Seal(json, Encoding.ASCII.GetBytes(key));
         if (onlyIfAbsent)
         {
-            await cache.AddIfAbsentAsync(key, sealedRecord, ttl, cancellationToken).ConfigureAwait(false);
+            await cache.AddIfAbsentAsync(key, sealedRecord, ttl, Guarantee.BestEffort, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -271,13 +271,13 @@ internal sealed class SessionStore(
     }
 
     private Task<bool> IsRevokedAsync(string handle, CancellationToken cancellationToken) =>
-        cache.ExistsAsync(CacheKeys.For(CacheKeys.Revoked, handle), cancellationToken);
+        cache.ExistsAsync(StoreKeys.For(StoreKeys.Revoked, handle), cancellationToken);
 
-    private static string IndexKey(string by, string value) => CacheKeys.For(CacheKeys.Index, by + ":" + value);
+    private static string IndexKey(string by, string value) => StoreKeys.For(StoreKeys.Index, by + ":" + value);
 
     // A JWT is revoked by its jti (what the issuer made unique), anything else by the token itself; both hashed.
     private static string TokenRevocationKey(string accessToken) =>
-        CacheKeys.For(CacheKeys.Revoked, "access_token:" + (TokenIds.JtiOf(accessToken) ?? accessToken));
+        StoreKeys.For(StoreKeys.Revoked, "access_token:" + (TokenIds.JtiOf(accessToken) ?? accessToken));
 
     private static TimeSpan Positive(TimeSpan ttl) => ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1);
 

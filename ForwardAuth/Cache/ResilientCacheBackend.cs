@@ -153,11 +153,21 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
         Run(p => p.SetMembersAsync(key, cancellationToken), () => _fallback.SetMembersAsync(key, cancellationToken));
 
-    public async Task ClearAsync(CancellationToken cancellationToken = default)
-    {
-        await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
-        await _primary.ClearAsync(cancellationToken).ConfigureAwait(false);
-    }
+    // While Redis is unreachable the clear is journalled like any write, and replayed in order.
+    public Task ClearAsync(CancellationToken cancellationToken = default) =>
+        Run(
+            async p =>
+            {
+                await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
+                await p.ClearAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            },
+            async () =>
+            {
+                await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
+                _journal.Clear();
+                return true;
+            });
 
     /// <summary>Asks Redis directly (a health check must tell the truth, not the fallback's).</summary>
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => _primary.HealthAsync(cancellationToken);
@@ -166,7 +176,7 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     {
         if (!_breaker.TryAcquire(out var probe))
         {
-            _metrics?.FallbackOperations.WithLabels(OperationName(operation)).Inc();
+            _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }
 
@@ -179,8 +189,8 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         catch (CacheUnavailableException e)
         {
             _breaker.OnFailure(probe);
-            Log.StoreUnavailable(_logger, OperationName(operation), e.Message);
-            _metrics?.FallbackOperations.WithLabels(OperationName(operation)).Inc();
+            Log.StoreUnavailable(_logger, OperationNames.Of(operation), e.Message);
+            _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }
         catch
@@ -189,13 +199,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             throw;
         }
     }
-
-    // "GetAndDeleteAsync" → "get_and_delete": the label of the operation in metrics and logs. Computed once per
-    // operation: while the breaker is open every call is a fallback and asks for its label.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> OperationNames = new(StringComparer.Ordinal);
-
-    private static string OperationName(string member) => OperationNames.GetOrAdd(member, static m =>
-        string.Concat(m.Replace("Async", "", StringComparison.Ordinal).Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())));
 
     private void OnStateChanged(CircuitState from, CircuitState to)
     {

@@ -150,7 +150,8 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
     {
         Assert.That(await _redis.AdminAsync(0, "ACL", "LOG", "RESET"), Is.EqualTo("OK"));
         // The Redis layer of a hybrid stack: every command the service sends, invalidation announcements included.
-        var stack = await _connections.StackAsync(Options() with { CacheMode = CacheMode.Hybrid });
+        // Disposed with the test: its subscription must not count as a receiver in the pub/sub test.
+        await using var stack = await StoreStack.StartAsync(Options() with { CacheMode = CacheMode.Hybrid });
         await stack.ReadyAsync();
         var connection = stack.Get<RedisConnection>();
         var cache = stack.Shared;

@@ -8,6 +8,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ForwardAuth.Benchmarks;
 using ForwardAuth.Cache;
+using ForwardAuth.Sessions;
 
 // Modes:
 //   bdn --job short|default --artifacts DIR     BenchmarkDotNet: StoreGet, SessionDecrypt (env FORWARDAUTH_BENCH_REDIS)

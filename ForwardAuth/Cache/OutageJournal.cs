@@ -2,8 +2,8 @@ namespace ForwardAuth.Cache;
 
 /// <summary>
 /// Writes made to the memory fallback while Redis was unreachable, kept in order (bounded: the oldest are dropped and
-/// counted) and replayed to Redis when the circuit closes, each with what is left of its TTL — so a session created
-/// or revoked during the outage is known to every replica afterwards.
+/// counted) and replayed to Redis when the circuit closes, each with what is left of its TTL — so a write made
+/// during the outage is known to every replica afterwards.
 /// </summary>
 internal sealed class OutageJournal(int capacity, TimeProvider time)
 {

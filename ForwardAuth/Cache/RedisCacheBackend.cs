@@ -50,7 +50,7 @@ internal sealed class RedisCacheBackend(
     private const string GetAndDeleteScript =
         "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
 
-    // Compare-and-act on one key, atomically (a lease must only be renewed or released by its holder).
+    // Compare-and-act on one key, atomically (only the holder of a value may renew or release it).
     private const string RenewIfValueScript =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 

@@ -286,6 +286,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
-    // Registered under two service types, so disposed twice: cancelling is idempotent, disposing the source is not.
+    // Stops background work still running (the container disposes it); cancelling is idempotent, disposing the source is not.
     public async ValueTask DisposeAsync() => await _stopping.CancelAsync().ConfigureAwait(false);
 }

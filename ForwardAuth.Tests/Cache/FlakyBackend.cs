@@ -65,10 +65,10 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
         return Task.FromResult(Down ? new CacheHealth(false, null, "test outage") : new CacheHealth(true, TimeSpan.Zero, null));
     }
 
-    public async Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public async Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default)
     {
         await Gate();
-        return await Inner.AddIfAbsentAsync(key, value, ttl, cancellationToken);
+        return await Inner.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken);
     }
 
     public async Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)

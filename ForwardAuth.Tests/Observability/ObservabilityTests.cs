@@ -228,6 +228,21 @@ public partial class ObservabilityTests
         Assert.That(_replica.Logs, Has.Some.Contains(line));
 
     [Test]
+    public void Logs_TheRedisServerVersion_ReadAtConnect()
+    {
+        var line = _replica.Logs.FirstOrDefault(l => l.Contains("Redis server", StringComparison.Ordinal) && l.Contains("runs version", StringComparison.Ordinal));
+
+        Assert.That(line, Is.Not.Null, "the version line (event 115)");
+        var json = JsonDocument.Parse(line!).RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(json.GetProperty("EventId").GetProperty("Id").GetInt32(), Is.EqualTo(115));
+            Assert.That(json.GetProperty("Version").GetString(), Does.Match(@"^\d+\.\d+"));
+            Assert.That(json.GetProperty("Supported").GetBoolean(), Is.True, "the test Redis is 5.0 or later");
+        });
+    }
+
+    [Test]
     public void Logs_AreJsonWithEventIds()
     {
         foreach (var line in _replica.Logs.Take(50))

@@ -136,7 +136,7 @@ public class OidcFlowTests
         var login = await StartAsync(client);
         var callbackUri = await client.ProviderRoundTripAsync(login.AuthorizeUrl, "alice");
         var admin = await Redis.AdminAsync();
-        Assert.That(await admin.KeyDeleteAsync("fa-test:login:" + ForwardAuth.Cache.CacheKeys.Hash(login.State)), Is.True, "the record is where we expect it");
+        Assert.That(await admin.KeyDeleteAsync("fa-test:login:" + ForwardAuth.Sessions.StoreKeys.Hash(login.State)), Is.True, "the record is where we expect it");
 
         using var callback = await client.AuthAsync(B, "GET", callbackUri, ForwardAuthClient.Navigation);
 

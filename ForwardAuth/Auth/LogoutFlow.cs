@@ -69,10 +69,15 @@ internal sealed class LogoutFlow(
 
         var token = check.Token!;
         var jti = token.GetPayloadValue<string>("jti");
-        if (!await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, cancellationToken).ConfigureAwait(false))
+        switch (await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, cancellationToken).ConfigureAwait(false))
         {
-            metrics.ReplayRejections.WithLabels("logout_token").Inc();
-            return Refuse("this logout_token was already used");
+            case SingleUse.Replayed:
+                metrics.ReplayRejections.WithLabels("logout_token").Inc();
+                return Refuse("this logout_token was already used");
+            case SingleUse.CannotGuarantee:
+                const string reason = "the logout_token's single use cannot be guaranteed while the shared store is unreachable (replayProtection: closed)";
+                Log.StoreUnavailable(logger, "back-channel logout", reason);
+                return new AuthOutcome.TryAgainLater(reason);
         }
 
         var sid = token.TryGetPayloadValue<string>("sid", out var s) ? s : null;

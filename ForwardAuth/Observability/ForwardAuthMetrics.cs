@@ -50,7 +50,7 @@ internal sealed class ForwardAuthMetrics
         LocalCacheEntries = factory.CreateGauge("forwardauth_l1_entries", "Entries in the hybrid mode's local L1.");
         LocalCacheHits = factory.CreateCounter("forwardauth_l1_hits_total", "Reads served by the hybrid mode's local L1.");
         FallbackEntries = factory.CreateGauge("forwardauth_memory_entries", "Entries in the in-memory store (memory mode or the fallback).");
-        RedisConnected = factory.CreateGauge("forwardauth_redis_connected", "1 while the Redis multiplexer is connected.");
+        RedisConnected = factory.CreateGauge("forwardauth_redis_connected", "1 while the Redis multiplexer is connected and the circuit breaker is closed.");
         RedisConnections = factory.CreateGauge("forwardauth_redis_connections", "Redis server connections by state.",
             new GaugeConfiguration { LabelNames = ["state"] });
         ReplayProtectionMode = factory.CreateGauge("forwardauth_replay_protection", "Single-use marker policy while Redis is unreachable (1 for the active mode).",

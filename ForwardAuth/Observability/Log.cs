@@ -56,6 +56,9 @@ internal static partial class Log
     [LoggerMessage(114, LogLevel.Warning, "Local cache flushed: {Reason}")]
     public static partial void LocalCacheFlushed(ILogger logger, string reason);
 
+    [LoggerMessage(115, LogLevel.Information, "Redis server {Endpoint} ({Role}) runs version {Version}; supported (5.0 or later): {Supported}")]
+    public static partial void RedisServerVersion(ILogger logger, string endpoint, string version, string role, bool supported);
+
     // 2xx: login, sessions, logout
     [LoggerMessage(200, LogLevel.Information, "Login started for host {Host} (login {LoginId})")]
     public static partial void LoginStarted(ILogger logger, string host, string loginId);

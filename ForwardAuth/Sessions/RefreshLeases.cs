@@ -13,9 +13,10 @@ internal sealed class RefreshLeases(ICacheBackend cache, ForwardAuthOptions opti
 {
     public async Task<RefreshLease?> TryAcquireAsync(string handle, CancellationToken cancellationToken)
     {
-        var key = CacheKeys.For(CacheKeys.Lease, "refresh:" + handle);
+        var key = StoreKeys.For(StoreKeys.Lease, "refresh:" + handle);
         var owner = RandomNumberGenerator.GetBytes(16);
-        return await cache.AddIfAbsentAsync(key, owner, options.RefreshLeaseTtl, cancellationToken).ConfigureAwait(false)
+        // Best effort: while the shared store is unreachable the lease is this replica's (refreshes are not single-use).
+        return await cache.AddIfAbsentAsync(key, owner, options.RefreshLeaseTtl, Guarantee.BestEffort, cancellationToken).ConfigureAwait(false) == AddResult.Added
             ? new RefreshLease(cache, key, owner, options.RefreshLeaseTtl, time)
             : null;
     }

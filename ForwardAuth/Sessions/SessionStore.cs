@@ -35,7 +35,7 @@ internal sealed class SessionStore(
     {
         var handle = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         await records.WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
-        await indexes.AddAsync(CacheKeys.Hash(handle), record.Sid, record.Identity.Subject, record.ExpiresAt - time.GetUtcNow(), cancellationToken)
+        await indexes.AddAsync(StoreKeys.Hash(handle), record.Sid, record.Identity.Subject, record.ExpiresAt - time.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
         return cookie.Seal(CookiePayload.For(handle, record.Identity, record.IssuedAt, record.ExpiresAt));
     }
@@ -114,7 +114,7 @@ internal sealed class SessionStore(
     /// </summary>
     public async Task EndAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
     {
-        await EndByHashAsync(CacheKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        await EndByHashAsync(StoreKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
         if (record.AccessToken is { } accessToken)
         {
             await revocations.RevokeAccessTokenAsync(accessToken, record.AccessTokenExpiresAt ?? record.ExpiresAt, cancellationToken).ConfigureAwait(false);

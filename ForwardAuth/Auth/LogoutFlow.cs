@@ -1,4 +1,3 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Observability;
 using ForwardAuth.Oidc;
@@ -28,15 +27,8 @@ internal sealed class LogoutFlow(
         if (session is not null)
         {
             idToken = session.Record.IdToken;
-            try
-            {
-                await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CacheUnavailableException e)
-            {
-                // The cookie is still cleared; the store could not record the revocation.
-                Log.StoreUnavailable(logger, "logout", e.Message);
-            }
+            // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
+            await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
 
             if (session.Record.RefreshToken is { } refreshToken
                 && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken).ConfigureAwait(false) is { } revokeError)

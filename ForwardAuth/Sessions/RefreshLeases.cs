@@ -55,10 +55,6 @@ internal sealed class RefreshLease : IAsyncDisposable
         {
             // Released.
         }
-        catch (CacheUnavailableException)
-        {
-            // The store is gone for the moment; the lease expires on its own.
-        }
     }
 
     public async ValueTask DisposeAsync()
@@ -66,13 +62,7 @@ internal sealed class RefreshLease : IAsyncDisposable
         await _done.CancelAsync().ConfigureAwait(false);
         await _renewal.ConfigureAwait(false);
         _done.Dispose();
-        try
-        {
-            await _cache.DeleteIfValueAsync(_key, _owner).ConfigureAwait(false);
-        }
-        catch (CacheUnavailableException)
-        {
-            // It expires on its own.
-        }
+        // While Redis is unreachable this releases the replica's own lease; Redis's copy expires on its own.
+        await _cache.DeleteIfValueAsync(_key, _owner).ConfigureAwait(false);
     }
 }

@@ -76,8 +76,9 @@ public class RedisCacheBackendTests : CacheBackendContract
     [Test]
     public async Task Operations_RedisDown_ThrowUnavailableNotHang()
     {
-        var deadPort = TestPaths.FreePort();
-        var connection = new RedisConnection(Options($"127.0.0.1:{deadPort}") with { DialTimeout = TimeSpan.FromSeconds(1) }, NullLogger<RedisConnection>.Instance);
+        // Held, not listening: connections are refused, and no other process can start a server there meanwhile.
+        using var deadPort = PortReservation.Take();
+        var connection = new RedisConnection(Options($"127.0.0.1:{deadPort.Port}") with { DialTimeout = TimeSpan.FromSeconds(1) }, NullLogger<RedisConnection>.Instance);
         _connections.Add(connection);
         var cache = new RedisCacheBackend(connection);
 

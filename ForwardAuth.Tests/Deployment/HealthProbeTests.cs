@@ -73,7 +73,8 @@ public class HealthProbeTests
     [Test]
     public void DockerfileHealthcheck_FailsWhenNothingAnswers()
     {
-        var result = RunDockerfileProbe($"http://+:{TestPaths.FreePort()}");
+        using var nothingThere = PortReservation.Take();
+        var result = RunDockerfileProbe($"http://+:{nothingThere.Port}");
 
         Assert.That(result.ExitCode, Is.Not.Zero, result.Describe());
     }

@@ -73,7 +73,15 @@ internal sealed class ExternalProcess : IAsyncDisposable
         }
 
         // Let the output readers reach the end of the stream: the reason is usually the last line.
-        await WaitForExitAsync(TimeSpan.FromSeconds(5));
+        try
+        {
+            await WaitForExitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (OperationCanceledException)
+        {
+            // Still not at the end (a descendant holds the pipe): decide on what was read.
+        }
+
         var tail = string.Join('\n', _output.TakeLast(20));
         if (_output.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
         {

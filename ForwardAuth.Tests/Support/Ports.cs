@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace ForwardAuth.Tests.Support;
 
@@ -74,13 +75,12 @@ internal static class Ports
         }
     }
 
-    /// <summary>Whether the port can be bound on every address now (no SO_REUSEADDR: a connection in TIME_WAIT counts as taken).</summary>
+    /// <summary>Whether a server could bind the port on every address now.</summary>
     private static bool IsFree(int port)
     {
         try
         {
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
             socket.Bind(new IPEndPoint(IPAddress.Any, port));
             return true;
         }
@@ -130,17 +130,14 @@ internal sealed class PortReservation : IDisposable
         for (var attempt = 0; ; attempt++)
         {
             var port = Ports.Free();
-            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            try
+            if (HeldSocket.TryBind(port) is { } socket)
             {
-                // Without SO_REUSEADDR: no other socket can bind the port while this one holds it.
-                socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
-                socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
                 return new PortReservation(port, socket);
             }
-            catch (SocketException) when (attempt < 10)
+
+            if (attempt == 10)
             {
-                socket.Dispose();
+                throw new InvalidOperationException("no port could be held: " + Marshal.GetLastPInvokeErrorMessage());
             }
         }
     }
@@ -153,4 +150,49 @@ internal sealed class PortReservation : IDisposable
     public void Release() => Interlocked.Exchange(ref _socket, null)?.Dispose();
 
     public void Dispose() => Release();
+}
+
+/// <summary>
+/// A loopback TCP socket bound without SO_REUSEADDR. .NET sets SO_REUSEADDR on every TCP socket it binds on Linux, and
+/// Linux lets two sockets that both set it share a port as long as neither listens: Redis, Caddy, Node and Kestrel all
+/// set it, so a socket bound by .NET would not keep them off the port. Hence socket(2) and bind(2) directly.
+/// </summary>
+internal static class HeldSocket
+{
+    private const int AfInet = 2;
+    private const int SockStream = 1;
+    private const int SockCloexec = 0x80000;
+
+    public static Socket? TryBind(int port)
+    {
+        var fd = NativeSocket(AfInet, SockStream | SockCloexec, 0);
+        if (fd < 0)
+        {
+            return null;
+        }
+
+        // struct sockaddr_in: family (host order), port (network order), 127.0.0.1, zero padding.
+        var address = new byte[16];
+        BitConverter.TryWriteBytes(address.AsSpan(0, 2), (ushort)AfInet);
+        address[2] = (byte)(port >> 8);
+        address[3] = (byte)port;
+        address[4] = 127;
+        address[7] = 1;
+        if (NativeBind(fd, address, address.Length) != 0)
+        {
+            _ = NativeClose(fd);
+            return null;
+        }
+
+        return new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "socket", SetLastError = true)]
+    private static extern int NativeSocket(int domain, int type, int protocol);
+
+    [DllImport("libc.so.6", EntryPoint = "bind", SetLastError = true)]
+    private static extern int NativeBind(int fd, byte[] address, int length);
+
+    [DllImport("libc.so.6", EntryPoint = "close", SetLastError = true)]
+    private static extern int NativeClose(int fd);
 }

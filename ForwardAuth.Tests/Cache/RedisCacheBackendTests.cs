@@ -68,8 +68,9 @@ public class RedisCacheBackendTests : CacheBackendContract
     [Test]
     public async Task Operations_RedisDown_ThrowUnavailableNotHang()
     {
-        var deadPort = TestPaths.FreePort();
-        var cache = await _connections.RedisLayerAsync(Options($"127.0.0.1:{deadPort}") with { DialTimeout = TimeSpan.FromSeconds(1) });
+        // Held, not listening: connections are refused, and no other process can start a server there meanwhile.
+        using var deadPort = PortReservation.Take();
+        var cache = await _connections.RedisLayerAsync(Options($"127.0.0.1:{deadPort.Port}") with { DialTimeout = TimeSpan.FromSeconds(1) });
 
         Assert.Multiple(async () =>
         {

@@ -161,8 +161,10 @@ public class HealthEndpointsTests
     [Test]
     public async Task RedisDownAtStart_StartsReadyButDegraded()
     {
+        // Held, not listening: connections are refused, and no other process can start a server there meanwhile.
+        using var nothingThere = PortReservation.Take();
         var settings = ForwardAuthSettings.For(_provider, _redis);
-        settings["REDIS_ADDRESS"] = $"127.0.0.1:{TestPaths.FreePort()}";
+        settings["REDIS_ADDRESS"] = $"127.0.0.1:{nothingThere.Port}";
         settings["REDIS_DIAL_TIMEOUT"] = "1";
 
         await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
@@ -182,8 +184,9 @@ public class HealthEndpointsTests
     [Test]
     public async Task ProviderUnreachable_LiveButNotReady()
     {
+        using var nothingThere = PortReservation.Take();
         var settings = ForwardAuthSettings.For(_provider, _redis);
-        settings["PROVIDER_URL"] = $"http://127.0.0.1:{TestPaths.FreePort()}";
+        settings["PROVIDER_URL"] = $"http://127.0.0.1:{nothingThere.Port}";
 
         await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings, waitFor: "/healthz");
         using var client = new ForwardAuthClient();

@@ -41,7 +41,7 @@ internal sealed class RequestVerifier(
 
         return await refresher.GetFreshAsync(request.Cookie(sessions.CookieName), cancellationToken).ConfigureAwait(false) switch
         {
-            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, found.Session.ReissuedCookie),
+            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, found.Session.ReissuedCookie, found.Record.IdToken),
             SessionLookup.Missing missing => await ChallengeAsync(request, missing.Reason, cancellationToken).ConfigureAwait(false),
             _ => await ChallengeAsync(request, "session ended by the provider", cancellationToken).ConfigureAwait(false),
         };
@@ -83,9 +83,9 @@ internal sealed class RequestVerifier(
                 cancellationToken).ConfigureAwait(false),
         };
 
-    private AuthOutcome Decide(UserIdentity identity, string? accessToken, PolicyRules route, string? reissuedCookie = null) =>
+    private AuthOutcome Decide(UserIdentity identity, string? accessToken, PolicyRules route, string? reissuedCookie = null, string? idToken = null) =>
         AccessPolicy.Allows(identity, _configured, route)
-            ? new AuthOutcome.Allow(identity, accessToken, reissuedCookie)
+            ? new AuthOutcome.Allow(identity, accessToken, reissuedCookie, idToken)
             : new AuthOutcome.Deny(identity);
 
     /// <summary>The token of an <c>Authorization: Bearer</c> header; other schemes are the application's business.</summary>

@@ -1,4 +1,5 @@
 using System.Net;
+using ForwardAuth.Configuration.HeaderTemplates;
 
 namespace ForwardAuth.Configuration;
 
@@ -77,6 +78,12 @@ public static class ConfigurationLoader
             TrustedProxies = TrustedProxies(r),
             LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
             Redis = RedisOptionsBinder.Bind(r),
+        };
+
+        // The templates are compiled once, here; a header they name must not be written by another option too.
+        options = options with
+        {
+            HeaderTemplates = HeaderTemplateSettings.Read(r, options.ClaimHeaders, options.PassAuthorizationHeader, options.StripAuthCookies),
         };
 
         if (r.Errors.Count > 0)

@@ -35,9 +35,14 @@ internal static class IdentityHeaders
         {
             yield return "Authorization";
         }
+
+        foreach (var template in options.HeaderTemplates.Templates)
+        {
+            yield return template.Name;
+        }
     }
 
-    public static void Write(IHeaderDictionary headers, UserIdentity? identity, string? accessToken, ForwardAuthOptions options)
+    public static void Write(IHeaderDictionary headers, UserIdentity? identity, string? accessToken, ForwardAuthOptions options, string? idToken = null)
     {
         headers[ForwardedUser] = Clean(identity?.Identifier);
         headers[User] = Clean(identity?.Identifier);
@@ -52,6 +57,12 @@ internal static class IdentityHeaders
         if (options.PassAuthorizationHeader)
         {
             headers.Authorization = string.IsNullOrEmpty(accessToken) ? "" : "Bearer " + Clean(accessToken);
+        }
+
+        // The plugin's templates: empty without an identity (an excluded path, a preflight), like every other header.
+        foreach (var template in options.HeaderTemplates.Templates)
+        {
+            headers[template.Name] = identity is null ? "" : Clean(TemplateRenderer.Render(template, identity.TemplateClaims, accessToken, idToken));
         }
     }
 

@@ -14,7 +14,7 @@ using Serilog.Formatting.Compact;
 namespace ForwardAuth;
 
 /// <summary>Every registration and the middleware order.</summary>
-public static class HostingExtensions
+internal static class HostingExtensions
 {
     public const string DefaultUrls = "http://0.0.0.0:4181";
 

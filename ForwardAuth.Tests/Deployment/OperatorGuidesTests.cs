@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using ForwardAuth.Cache;
 using ForwardAuth.Observability;
+using ForwardAuth.Sessions;
 using ForwardAuth.Tests.Support;
 using Microsoft.Extensions.Logging;
 
@@ -80,7 +81,7 @@ public partial class OperatorGuidesTests
         var page = Read("docs", "troubleshooting.md");
         var table = page[page.IndexOf("| Kind | Id is the SHA-256 of |", StringComparison.Ordinal)..];
         var kinds = KindRow().Matches(table[..table.IndexOf("\n\n", StringComparison.Ordinal)]).Select(m => m.Groups["kind"].Value);
-        var declared = typeof(CacheKeys).GetFields(BindingFlags.Public | BindingFlags.Static)
+        var declared = typeof(StoreKeys).GetFields(BindingFlags.Public | BindingFlags.Static)
             .Where(f => f.IsLiteral && f.FieldType == typeof(string))
             .Select(f => (string)f.GetRawConstantValue()!);
 

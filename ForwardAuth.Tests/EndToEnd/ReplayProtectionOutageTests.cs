@@ -119,4 +119,55 @@ public class ReplayProtectionOutageTests
         Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(allowed.Headers.GetValues("X-Forwarded-User").Single(), Is.EqualTo("local-user@example.com"));
     }
+
+    /// <summary>
+    /// A refresh lease is a best-effort single flight, not a single-use guarantee: under <c>closed</c> with Redis down, a
+    /// logged-in user whose tokens come due is refreshed from this replica (a lease per replica), never answered 503.
+    /// The session is made during the outage (replay detection off, so the callback needs no marker) so that its full
+    /// record, refresh token included, lives in the replica's memory.
+    /// </summary>
+    [Test]
+    public async Task Closed_RedisDown_RefreshDue_LoggedInUserIsRefreshedNot503()
+    {
+        await using var provider = await OidcProvider.StartAsync(new OidcProvider.Settings
+        {
+            AutoLogin = "hint", RedirectUris = ["http://app.test/oauth2/callback"], AccessTokenTtl = 4, IdTokenTtl = 4,
+        });
+        await using var redis = await RedisServer.StartAsync();
+        var settings = new Dictionary<string, string>(ForwardAuthSettings.For(provider, redis))
+        {
+            ["REPLAY_PROTECTION"] = "closed",
+            ["DISABLE_REPLAY_DETECTION"] = "true",
+            ["REDIS_CIRCUIT_BREAKER_THRESHOLD"] = "2",
+            ["REDIS_CIRCUIT_BREAKER_TIMEOUT"] = "60",
+            ["REDIS_READ_TIMEOUT"] = "1",
+            ["REDIS_WRITE_TIMEOUT"] = "1",
+            ["REDIS_DIAL_TIMEOUT"] = "1",
+            ["REDIS_HEALTH_CHECK_INTERVAL"] = "1",
+        };
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
+        await redis.StopAsync();
+        await WaitForBreakerAsync(replica, "open", TimeSpan.FromSeconds(10));
+        using var client = new ForwardAuthClient();
+        using (var login = await client.LoginAsync(replica, replica, "/app", "refresh-user"))
+        {
+            Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Found), "a login completes without a single-use marker");
+        }
+
+        var refreshes = await provider.GrantCountAsync("refresh_token");
+        var statuses = new List<HttpStatusCode>();
+        await TestPaths.WaitUntilAsync(
+            async () =>
+            {
+                using var response = await client.AuthAsync(replica, "GET", "/app", ForwardAuthClient.Navigation);
+                statuses.Add(response.StatusCode);
+                return await provider.GrantCountAsync("refresh_token") > refreshes;
+            },
+            TimeSpan.FromSeconds(10),
+            "a refresh of the session's tokens during the outage");
+
+        Assert.That(statuses, Is.All.EqualTo(HttpStatusCode.OK), "every request of the logged-in user allowed, before and after the refresh");
+        using var after = await client.AuthAsync(replica, "GET", "/app", ForwardAuthClient.Navigation);
+        Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
 }

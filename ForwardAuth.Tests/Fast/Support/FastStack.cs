@@ -124,13 +124,13 @@ internal sealed class FastStack : IAsyncDisposable
     }
 
     /// <summary>
-    /// A complete login of <paramref name="sub"/> (provider tokens as given, or an ID token with the login's nonce and a
-    /// refresh token); returns the session cookie's value.
+    /// A complete login of <paramref name="sub"/> (provider tokens as given, or an ID token with the login's nonce and an
+    /// access token, no refresh token); returns the session cookie's value.
     /// </summary>
     public async Task<string> SignInAsync(string sub = "alice", Func<LoginAttempt, TokenSet>? tokens = null)
     {
         var login = await StartLoginAsync();
-        var set = tokens?.Invoke(login) ?? new TokenSet(Provider.IdToken(sub, login.Nonce), Provider.AccessToken(sub), "refresh-" + Guid.NewGuid().ToString("N"));
+        var set = tokens?.Invoke(login) ?? new TokenSet(Provider.IdToken(sub, login.Nonce), Provider.AccessToken(sub));
         var outcome = await CallbackAsync(login, Provider.IssueCode(set));
         return outcome is AuthOutcome.SignedIn signedIn
             ? signedIn.SessionCookie

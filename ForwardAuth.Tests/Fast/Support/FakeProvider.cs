@@ -133,7 +133,12 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var path = request.RequestUri!.AbsolutePath;
+        if (request.RequestUri!.Host != new Uri(Issuer).Host)
+        {
+            throw new HttpRequestException("no such host (fake provider): " + request.RequestUri.Host);
+        }
+
+        var path = request.RequestUri.AbsolutePath;
         var form = request.Content is null ? [] : ParseForm(await request.Content.ReadAsStringAsync(cancellationToken));
         return (request.Method.Method, path) switch
         {

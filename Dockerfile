@@ -1,6 +1,6 @@
 # ForwardAuth container image.
 #
-#   docker build -t forwardauth .
+#   docker build -t forwardauth --build-arg REVISION="$(git rev-parse HEAD)" .
 #   docker run --rm -p 4181:4181 --read-only \
 #     -e PROVIDER_URL=https://id.example.com -e CLIENT_ID=forwardauth \
 #     -e CLIENT_SECRET_FILE=/run/secrets/client_secret -e SESSION_ENCRYPTION_KEY_FILE=/run/secrets/session_key \
@@ -17,15 +17,26 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 WORKDIR /src
 # Restore first, from the project file and the repository-wide build settings only, so that a code change does not
 # invalidate the package layer.
-COPY global.json Directory.Build.props .editorconfig ./
+COPY global.json Directory.Build.props Directory.Packages.props .editorconfig ./
 COPY ForwardAuth/ForwardAuth.csproj ForwardAuth/
 RUN dotnet restore ForwardAuth/ForwardAuth.csproj
 COPY ForwardAuth/ ForwardAuth/
+# The commit, when the build passes it (.git stays out of the context): MSBuild reads SourceRevisionId from the
+# environment and appends it to the assembly's version, which --version, the startup log line and /metrics show.
+ARG REVISION=""
+ENV SourceRevisionId=$REVISION
 RUN dotnet publish ForwardAuth/ForwardAuth.csproj -c Release --no-restore -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# VERSION is <Version> of Directory.Build.props (ForwardAuth.Tests/Deployment/VersionTests checks the default); pass
+# REVISION as in the build stage.
+ARG VERSION=0.2.0
+ARG REVISION=""
 LABEL org.opencontainers.image.title="ForwardAuth" \
-      org.opencontainers.image.description="OpenID Connect forward-auth service for Traefik, sessions shared through Redis"
+      org.opencontainers.image.description="OpenID Connect forward-auth service for Traefik, sessions shared through Redis" \
+      org.opencontainers.image.version="$VERSION" \
+      org.opencontainers.image.revision="$REVISION" \
+      org.opencontainers.image.licenses="Apache-2.0"
 WORKDIR /app
 COPY --from=build /app ./
 # ASPNETCORE_HTTP_PORTS (8080 in the base image) is emptied so that ASPNETCORE_URLS alone decides where Kestrel

@@ -14,7 +14,7 @@ using Serilog.Formatting.Compact;
 namespace ForwardAuth;
 
 /// <summary>Every registration and the middleware order.</summary>
-public static class HostingExtensions
+internal static class HostingExtensions
 {
     public const string DefaultUrls = "http://0.0.0.0:4181";
 
@@ -51,6 +51,7 @@ public static class HostingExtensions
 
         var app = builder.Build();
         var startupLogger = app.Services.GetRequiredService<ILogger<ForwardAuthOptions>>();
+        Log.Starting(startupLogger, BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework);
         foreach (var key in unknownKeys)
         {
             Log.UnknownConfigurationKey(startupLogger, key);
@@ -71,7 +72,7 @@ public static class HostingExtensions
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<TokenValidator>();
         services.AddSingleton<OidcProtocol>();
-        services.AddCacheBackend(options);
+        services.AddForwardAuthStore(options.Redis);
         services.AddSingleton<SessionCookie>();
         services.AddSingleton<SessionRecords>();
         services.AddSingleton<Revocations>();
@@ -92,68 +93,6 @@ public static class HostingExtensions
             .AddCheck<CacheHealthCheck>("cache");
         return services;
     }
-
-    private static void AddCacheBackend(this IServiceCollection services, ForwardAuthOptions options)
-    {
-        var redis = options.Redis;
-        services.AddSingleton(sp => new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ICacheBackend>(sp => new MeteredCacheBackend(StoreFor(sp, options), sp.GetRequiredService<ForwardAuthMetrics>()));
-        if (!redis.Enabled || redis.CacheMode == CacheMode.Memory)
-        {
-            return;
-        }
-
-        services.AddSingleton(redis);
-        services.AddSingleton<RedisConnection>();
-        services.AddSingleton<InvalidationChannel>();
-        var hybrid = redis.CacheMode == CacheMode.Hybrid;
-        services.AddSingleton(sp => new RedisCacheBackend(
-            sp.GetRequiredService<RedisConnection>(),
-            redis.CommandTimeout,
-            hybrid ? sp.GetRequiredService<InvalidationChannel>() : null,
-            readFromReplicas: redis.ReadOnly || redis.RouteByLatency || redis.RouteRandomly,
-            sp.GetRequiredService<ForwardAuthMetrics>()));
-        services.AddSingleton(sp =>
-        {
-            var time = sp.GetRequiredService<TimeProvider>();
-            return new ResilientCacheBackend(
-                sp.GetRequiredService<RedisCacheBackend>(),
-                sp.GetRequiredService<MemoryCacheBackend>(),
-                new CircuitBreaker(redis.CircuitBreakerThreshold, redis.CircuitBreakerTimeout, time),
-                new OutageJournal(redis.OutageJournalSize, time),
-                options.ReplayProtection,
-                redis.CircuitBreakerTimeout,
-                redis.HealthCheckInterval,
-                time,
-                sp.GetRequiredService<ILogger<ResilientCacheBackend>>(),
-                sp.GetRequiredService<ForwardAuthMetrics>());
-        });
-        if (!hybrid)
-        {
-            return;
-        }
-
-        // L1 above the breaker: its hits never touch Redis (see HybridCacheBackend).
-        services.AddSingleton(sp =>
-        {
-            var resilient = sp.GetRequiredService<ResilientCacheBackend>();
-            return new HybridCacheBackend(
-                resilient,
-                sp.GetRequiredService<RedisConnection>(),
-                sp.GetRequiredService<InvalidationChannel>(),
-                new MemoryCacheBackend(sp.GetRequiredService<TimeProvider>(), redis.LocalCacheMaxEntries),
-                redis.LocalCacheTtl,
-                resilient.Breaker,
-                sp.GetRequiredService<ILogger<HybridCacheBackend>>(),
-                sp.GetRequiredService<ForwardAuthMetrics>());
-        });
-    }
-
-    // memory → the in-process store; redis → Redis behind the breaker; hybrid → L1 above that.
-    private static ICacheBackend StoreFor(IServiceProvider sp, ForwardAuthOptions options) =>
-        !options.Redis.Enabled || options.Redis.CacheMode == CacheMode.Memory ? sp.GetRequiredService<MemoryCacheBackend>()
-        : options.Redis.CacheMode == CacheMode.Hybrid ? sp.GetRequiredService<HybridCacheBackend>()
-        : sp.GetRequiredService<ResilientCacheBackend>();
 
     private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)
     {

@@ -1,5 +1,13 @@
 using ForwardAuth;
 using ForwardAuth.Configuration;
+using ForwardAuth.Observability;
+
+// "--version" answers before any configuration is read, so it works without a provider, a key or Redis.
+if (args.Contains("--version", StringComparer.Ordinal))
+{
+    await Console.Out.WriteLineAsync("ForwardAuth " + BuildInfo.InformationalVersion);
+    return 0;
+}
 
 try
 {

@@ -1,4 +1,3 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Observability;
 using ForwardAuth.Oidc;
@@ -6,31 +5,22 @@ using ForwardAuth.Oidc;
 namespace ForwardAuth;
 
 /// <summary>
-/// Loads the provider metadata (readiness) and opens the Redis connection in the background, retrying until both
-/// work. Neither blocks start-up: the process never exits or crash-loops because a dependency is late.
+/// Loads the provider metadata (readiness) in the background, retrying until it works; it never blocks start-up: the
+/// process never exits or crash-loops because a dependency is late. (The store's own background work — the Redis
+/// connection, pub/sub, the breaker's monitor — is the store composition's hosted service.)
 /// </summary>
 internal sealed class StartupWarmup(
     ProviderMetadata metadata,
     ForwardAuthOptions options,
-    IServiceProvider services,
+    IStoreDiagnostics store,
     TimeProvider time,
     ILogger<StartupWarmup> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (services.GetService<RedisConnection>() is { } redis)
+        if (store.Snapshot().UsesRedis)
         {
-            _ = redis.GetAsync();
-            _ = services.GetService<HybridCacheBackend>();
             Log.ReplayProtectionMode(logger, options.ReplayProtection.ToString().ToLowerInvariant());
-        }
-        else if (options.Redis.Enabled)
-        {
-            Log.RedisEnabledButMemoryMode(logger);
-        }
-        else
-        {
-            Log.RedisDisabled(logger);
         }
 
         var delay = TimeSpan.FromMilliseconds(500);

@@ -4,8 +4,9 @@ using ForwardAuth.Cache;
 namespace ForwardAuth.Tests.Cache;
 
 /// <summary>
-/// One behaviour suite for the storage seam, run against every backend (memory, Redis; hybrid, Sentinel and Cluster
-/// join it as they arrive).
+/// One behaviour suite for the storage seam, run over the store as the service composes it
+/// (<see cref="StoreStack"/>) in every mode and on every topology — memory, Redis, hybrid, TLS, Sentinel, Cluster, a
+/// Redis without the 6.2+ commands, and the resilient layer over a failing Redis.
 /// </summary>
 public abstract class CacheBackendContract
 {
@@ -18,6 +19,9 @@ public abstract class CacheBackendContract
 
     /// <summary>Shortest TTL the backend can observe expiring.</summary>
     protected virtual TimeSpan ShortTtl => TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Whether the shared store answers (false only for the stack over a failing Redis).</summary>
+    protected virtual bool SharedStoreAnswers => true;
 
     [SetUp]
     public async Task CreateBackend() => _cache = await CreateAsync();
@@ -92,8 +96,8 @@ public abstract class CacheBackendContract
 
         Assert.Multiple(async () =>
         {
-            Assert.That(await _cache.AddIfAbsentAsync(key, B("first"), TimeSpan.FromMinutes(1)), Is.True);
-            Assert.That(await _cache.AddIfAbsentAsync(key, B("second"), TimeSpan.FromMinutes(1)), Is.False);
+            Assert.That(await _cache.AddIfAbsentAsync(key, B("first"), TimeSpan.FromMinutes(1), Guarantee.BestEffort), Is.EqualTo(AddResult.Added));
+            Assert.That(await _cache.AddIfAbsentAsync(key, B("second"), TimeSpan.FromMinutes(1), Guarantee.BestEffort), Is.EqualTo(AddResult.AlreadyPresent));
             Assert.That(await _cache.GetAsync(key), Is.EqualTo(B("first")));
         });
     }
@@ -102,10 +106,10 @@ public abstract class CacheBackendContract
     public async Task AddIfAbsent_AfterExpiry_Succeeds()
     {
         var key = Key();
-        await _cache.AddIfAbsentAsync(key, B("first"), ShortTtl);
+        await _cache.AddIfAbsentAsync(key, B("first"), ShortTtl, Guarantee.BestEffort);
         await AdvanceAsync(ShortTtl * 2);
 
-        Assert.That(await _cache.AddIfAbsentAsync(key, B("again"), TimeSpan.FromMinutes(1)), Is.True);
+        Assert.That(await _cache.AddIfAbsentAsync(key, B("again"), TimeSpan.FromMinutes(1), Guarantee.BestEffort), Is.EqualTo(AddResult.Added));
     }
 
     [Test]
@@ -113,9 +117,43 @@ public abstract class CacheBackendContract
     {
         var key = Key();
 
-        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => _cache.AddIfAbsentAsync(key, B($"v{i}"), TimeSpan.FromMinutes(1)))));
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => Task.Run(() => _cache.AddIfAbsentAsync(key, B($"v{i}"), TimeSpan.FromMinutes(1), Guarantee.BestEffort))));
 
-        Assert.That(results.Count(r => r), Is.EqualTo(1));
+        Assert.That(results.Count(r => r == AddResult.Added), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AddIfAbsent_AcrossReplicas_DecidedByTheSharedStoreOrNotAtAll()
+    {
+        var key = "once:" + Guid.NewGuid().ToString("N");
+
+        var first = await _cache.AddIfAbsentAsync(key, B("1"), TimeSpan.FromMinutes(1), Guarantee.AcrossReplicas);
+        var second = await _cache.AddIfAbsentAsync(key, B("1"), TimeSpan.FromMinutes(1), Guarantee.AcrossReplicas);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(first, Is.EqualTo(SharedStoreAnswers ? AddResult.Added : AddResult.CannotGuarantee));
+            Assert.That(second, Is.EqualTo(SharedStoreAnswers ? AddResult.AlreadyPresent : AddResult.CannotGuarantee));
+            Assert.That(await _cache.ExistsAsync(key), Is.EqualTo(SharedStoreAnswers), "nothing is written when the guarantee cannot hold");
+        });
+    }
+
+    [Test]
+    public async Task GetAndDelete_AfterAPlainRead_StillTakesItOnce()
+    {
+        // A plain read may fill a hybrid L1; the atomic operation must not be answered from that copy.
+        var key = Key();
+        await _cache.SetAsync(key, B("once"), TimeSpan.FromMinutes(1));
+        Assert.That(await _cache.GetAsync(key), Is.EqualTo(B("once")));
+        Assert.That(await _cache.ExistsAsync(key), Is.True);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.GetAndDeleteAsync(key), Is.EqualTo(B("once")));
+            Assert.That(await _cache.GetAndDeleteAsync(key), Is.Null);
+            Assert.That(await _cache.GetAsync(key), Is.Null);
+            Assert.That(await _cache.ExistsAsync(key), Is.False);
+        });
     }
 
     [Test]
@@ -175,14 +213,14 @@ public abstract class CacheBackendContract
     {
         var health = await _cache.HealthAsync();
 
-        Assert.That(health.Healthy, Is.True, health.Problem);
+        Assert.That(health.Healthy, Is.EqualTo(SharedStoreAnswers), health.Problem);
     }
 
     [Test]
     public async Task RenewIfValue_OnlyTheHolderRenews()
     {
         var key = "lease:" + Guid.NewGuid().ToString("N");
-        await _cache.AddIfAbsentAsync(key, B("holder-1"), ShortTtl);
+        await _cache.AddIfAbsentAsync(key, B("holder-1"), ShortTtl, Guarantee.BestEffort);
 
         Assert.Multiple(async () =>
         {
@@ -197,7 +235,7 @@ public abstract class CacheBackendContract
     public async Task DeleteIfValue_OnlyTheHolderReleases()
     {
         var key = "lease:" + Guid.NewGuid().ToString("N");
-        await _cache.AddIfAbsentAsync(key, B("holder-1"), TimeSpan.FromMinutes(1));
+        await _cache.AddIfAbsentAsync(key, B("holder-1"), TimeSpan.FromMinutes(1), Guarantee.BestEffort);
 
         Assert.Multiple(async () =>
         {

@@ -5,17 +5,21 @@ namespace ForwardAuth.Tests.Cache;
 /// <summary>A hand-written fake store that works, then fails like an unreachable Redis (optionally after N calls).</summary>
 internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxValue) : ICacheBackend
 {
+    // Read by the store's background probe while the test thread flips them: atomic and visible across threads.
     private int _calls;
+    private int _failAfter = failAfter;
+    private int _healthChecks;
+    private volatile bool _down;
 
     public ICacheBackend Inner { get; } = inner;
 
-    public int FailAfter { get; set; } = failAfter;
+    public int FailAfter { get => Volatile.Read(ref _failAfter); set => Volatile.Write(ref _failAfter, value); }
 
-    public bool Down { get; set; }
+    public bool Down { get => _down; set => _down = value; }
 
-    public int Calls => _calls;
+    public int Calls => Volatile.Read(ref _calls);
 
-    public int HealthChecks { get; private set; }
+    public int HealthChecks => Volatile.Read(ref _healthChecks);
 
     public string Name => "flaky";
 
@@ -61,14 +65,14 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
 
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default)
     {
-        HealthChecks++;
+        Interlocked.Increment(ref _healthChecks);
         return Task.FromResult(Down ? new CacheHealth(false, null, "test outage") : new CacheHealth(true, TimeSpan.Zero, null));
     }
 
-    public async Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    public async Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default)
     {
         await Gate();
-        return await Inner.AddIfAbsentAsync(key, value, ttl, cancellationToken);
+        return await Inner.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken);
     }
 
     public async Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)

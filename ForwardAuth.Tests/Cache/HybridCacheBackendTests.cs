@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
 using ForwardAuth.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ForwardAuth.Tests.Cache;
 
@@ -11,7 +11,7 @@ namespace ForwardAuth.Tests.Cache;
 public class HybridCacheBackendTests : CacheBackendContract
 {
     private RedisServer _redis = null!;
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly RedisTestOptions.Connections _stacks = new();
 
     [OneTimeSetUp]
     public async Task StartRedis() => _redis = await RedisServer.StartAsync();
@@ -19,35 +19,24 @@ public class HybridCacheBackendTests : CacheBackendContract
     [OneTimeTearDown]
     public async Task StopRedis()
     {
-        foreach (var d in _disposables)
-        {
-            await d.DisposeAsync();
-        }
-
+        await _stacks.DisposeAsync();
         await _redis.DisposeAsync();
     }
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
-    internal async Task<HybridCacheBackend> CreateHybridAsync(TimeSpan? localTtl = null)
+    // Hybrid mode as the service composes it (metered → L1 → breaker and fallback → Redis), once L1 is in use. The
+    // tests below that look into L1 use its hybrid layer.
+    private async Task<StoreStack> CreateStackAsync(string address, string prefix)
     {
-        var connection = new RedisConnection(RedisCacheBackendTests.Options(_redis.Address, "hybrid"), NullLogger<RedisConnection>.Instance);
-        var hybrid = Hybrid(connection, localTtl ?? TimeSpan.FromMinutes(5));
-        _disposables.Add(hybrid);
-        _disposables.Add(connection);
-        await hybrid.Ready;
-        return hybrid;
+        var stack = await _stacks.StackAsync(RedisCacheBackendTests.Options(address, prefix) with { CacheMode = CacheMode.Hybrid, LocalCacheTtl = TimeSpan.FromMinutes(5) });
+        await stack.ReadyAsync();
+        return stack;
     }
 
-    private static HybridCacheBackend Hybrid(RedisConnection connection, TimeSpan localTtl)
-    {
-        var channel = new InvalidationChannel(connection);
-        return new HybridCacheBackend(
-            new RedisCacheBackend(connection, invalidations: channel), connection, channel, new MemoryCacheBackend(TimeProvider.System, 1000), localTtl,
-            breaker: null, NullLogger<HybridCacheBackend>.Instance);
-    }
+    internal async Task<HybridCacheBackend> CreateHybridAsync() => (await CreateStackAsync(_redis.Address, "hybrid")).Get<HybridCacheBackend>();
 
-    internal override async Task<ICacheBackend> CreateAsync() => await CreateHybridAsync();
+    internal override async Task<ICacheBackend> CreateAsync() => (await CreateStackAsync(_redis.Address, "hybrid")).Store;
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 
@@ -131,10 +120,38 @@ public class HybridCacheBackendTests : CacheBackendContract
     {
         var hybrid = await CreateHybridAsync();
 
-        await hybrid.AddIfAbsentAsync("once:abc", B("1"), TimeSpan.FromMinutes(1));
-        await hybrid.GetAsync("once:abc");
+        await hybrid.AddIfAbsentAsync("once:abc", B("1"), TimeSpan.FromMinutes(1), Guarantee.BestEffort);
 
         Assert.That(await hybrid.Local.ExistsAsync("once:abc"), Is.False);
+    }
+
+    [Test]
+    public async Task AtomicOperations_NeverAnsweredFromL1()
+    {
+        var hybrid = await CreateHybridAsync();
+        var admin = await _redis.AdminAsync();
+        var id = Guid.NewGuid().ToString("N");
+
+        // L1 holds a plain read's copy; Redis changes behind its back (no invalidation).
+        await admin.StringSetAsync($"hybrid:login:{id}", "v1", TimeSpan.FromMinutes(1));
+        await TestPaths.WaitUntilAsync(
+            async () => (await hybrid.GetAsync($"login:{id}"))!.SequenceEqual(B("v1")) && await hybrid.Local.ExistsAsync($"login:{id}"),
+            TimeSpan.FromSeconds(2),
+            "L1 to hold the copy");
+        await admin.StringSetAsync($"hybrid:login:{id}", "v2", TimeSpan.FromMinutes(1));
+
+        // L1 remembers an absence; Redis gets the key behind its back.
+        Assert.That(await hybrid.ExistsAsync($"lease:{id}"), Is.False);
+        await admin.StringSetAsync($"hybrid:lease:{id}", "holder", TimeSpan.FromMinutes(1));
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await hybrid.GetAndDeleteAsync($"login:{id}"), Is.EqualTo(B("v2")), "taken from Redis, not from L1's copy");
+            Assert.That(await hybrid.AddIfAbsentAsync($"lease:{id}", B("me"), TimeSpan.FromMinutes(1), Guarantee.BestEffort), Is.EqualTo(AddResult.AlreadyPresent));
+            Assert.That(await hybrid.RenewIfValueAsync($"lease:{id}", B("holder"), TimeSpan.FromMinutes(1)), Is.True);
+            Assert.That(await hybrid.DeleteIfValueAsync($"lease:{id}", B("holder")), Is.True);
+            Assert.That(await hybrid.ExistsAsync($"lease:{id}"), Is.False);
+        });
     }
 
     [Test]
@@ -143,26 +160,23 @@ public class HybridCacheBackendTests : CacheBackendContract
         var replicas = new[] { await CreateHybridAsync(), await CreateHybridAsync(), await CreateHybridAsync() };
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i =>
-            Task.Run(() => replicas[i % 3].AddIfAbsentAsync("once:jti-contended", B($"{i}"), TimeSpan.FromMinutes(1)))));
+            Task.Run(() => replicas[i % 3].AddIfAbsentAsync("once:jti-contended", B($"{i}"), TimeSpan.FromMinutes(1), Guarantee.AcrossReplicas))));
 
-        Assert.That(results.Count(r => r), Is.EqualTo(1));
+        Assert.That(results.Count(r => r == AddResult.Added), Is.EqualTo(1));
     }
 
     [Test]
     public async Task RedisRestart_L1Flushed()
     {
         await using var redis = await RedisServer.StartAsync();
-        var connection = new RedisConnection(RedisCacheBackendTests.Options(redis.Address, "flush"), NullLogger<RedisConnection>.Instance);
-        _disposables.Add(connection);
-        var hybrid = Hybrid(connection, TimeSpan.FromMinutes(5));
-        _disposables.Add(hybrid);
-        await hybrid.Ready;
+        var hybrid = (await CreateStackAsync(redis.Address, "flush")).Get<HybridCacheBackend>();
         await hybrid.SetAsync("session:s", B("1"), TimeSpan.FromMinutes(5));
         Assert.That(hybrid.Local.Count, Is.EqualTo(1));
 
         await redis.StopAsync();
 
         await TestPaths.WaitUntilAsync(() => Task.FromResult(hybrid.Local.Count == 0), TimeSpan.FromSeconds(10), "L1 to be flushed after the link dropped");
-        Assert.ThrowsAsync<CacheUnavailableException>(() => hybrid.GetAsync("session:s"), "with the link down, L1 is not trusted");
+        // The read goes past L1 to the breaker, whose fallback does not have the key: not the L1 copy.
+        Assert.That(await hybrid.GetAsync("session:s"), Is.Null, "with the link down, L1 is not trusted");
     }
 }

@@ -20,7 +20,7 @@ public class HybridOverTlsTests : CacheBackendContract
         await _redis.DisposeAsync();
     }
 
-    internal override async Task<ICacheBackend> CreateAsync() => await _connections.HybridAsync(RedisTlsCacheBackendTests.Options(_redis, mutualTls: true));
+    internal override Task<ICacheBackend> CreateAsync() => _connections.HybridAsync(RedisTlsCacheBackendTests.Options(_redis, mutualTls: true));
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 }
@@ -41,7 +41,7 @@ public class HybridOverSentinelTests : CacheBackendContract
         await _redis.DisposeAsync();
     }
 
-    internal override async Task<ICacheBackend> CreateAsync() => await _connections.HybridAsync(RedisSentinelCacheBackendTests.Options(_redis, "hybridsentinel", 1));
+    internal override Task<ICacheBackend> CreateAsync() => _connections.HybridAsync(RedisSentinelCacheBackendTests.Options(_redis, "hybridsentinel", 1));
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 }
@@ -62,7 +62,7 @@ public class HybridOverClusterTests : CacheBackendContract
         await _redis.DisposeAsync();
     }
 
-    internal override async Task<ICacheBackend> CreateAsync() => await _connections.HybridAsync(RedisClusterCacheBackendTests.Options(_redis, "hybridcluster"));
+    internal override Task<ICacheBackend> CreateAsync() => _connections.HybridAsync(RedisClusterCacheBackendTests.Options(_redis, "hybridcluster"));
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using ForwardAuth.Cache;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ForwardAuth.Tests.Cache;
@@ -8,8 +9,23 @@ namespace ForwardAuth.Tests.Cache;
 public class MemoryCacheBackendTests : CacheBackendContract
 {
     private readonly FakeTimeProvider _time = new();
+    private StoreStack? _stack;
 
-    internal override Task<ICacheBackend> CreateAsync() => Task.FromResult<ICacheBackend>(new MemoryCacheBackend(_time));
+    // Memory mode as the service composes it (metered → memory), on the fake clock.
+    internal override async Task<ICacheBackend> CreateAsync()
+    {
+        _stack = await StoreStack.StartAsync(RedisTestOptions.Memory(), s => s.AddSingleton<TimeProvider>(_time));
+        return _stack.Store;
+    }
+
+    [TearDown]
+    public async Task DisposeStack()
+    {
+        if (_stack is not null)
+        {
+            await _stack.DisposeAsync();
+        }
+    }
 
     protected override Task AdvanceAsync(TimeSpan by)
     {

@@ -35,6 +35,27 @@ public class OutageJournalTests
     }
 
     [Test]
+    public async Task Clear_ForgetsWhatCameBefore_AndReplaysTheClearInOrder()
+    {
+        var journal = new OutageJournal(100, _time);
+        var target = new MemoryCacheBackend(_time);
+        await target.SetAsync("session:old", B("in redis"), TimeSpan.FromMinutes(10));
+        journal.Set("session:a", B("1"), TimeSpan.FromMinutes(10));
+        journal.Clear();
+        journal.Set("session:b", B("2"), TimeSpan.FromMinutes(10));
+
+        var applied = await journal.ReplayAsync(target, CancellationToken.None);
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(applied, Is.EqualTo(2), "the clear, then the write after it");
+            Assert.That(await target.ExistsAsync("session:old"), Is.False);
+            Assert.That(await target.ExistsAsync("session:a"), Is.False);
+            Assert.That(await target.GetAsync("session:b"), Is.EqualTo(B("2")));
+        });
+    }
+
+    [Test]
     public async Task Replay_AddIfAbsent_NeverClobbersWhatRedisHas()
     {
         var journal = new OutageJournal(100, _time);

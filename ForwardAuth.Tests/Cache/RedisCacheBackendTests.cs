@@ -1,7 +1,7 @@
+using System.Diagnostics;
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ForwardAuth.Tests.Cache;
 
@@ -9,7 +9,7 @@ namespace ForwardAuth.Tests.Cache;
 public class RedisCacheBackendTests : CacheBackendContract
 {
     private RedisServer _redis = null!;
-    private readonly List<RedisConnection> _connections = [];
+    private readonly RedisTestOptions.Connections _connections = new();
 
     [OneTimeSetUp]
     public async Task StartRedis() => _redis = await RedisServer.StartAsync();
@@ -17,11 +17,7 @@ public class RedisCacheBackendTests : CacheBackendContract
     [OneTimeTearDown]
     public async Task StopRedis()
     {
-        foreach (var c in _connections)
-        {
-            await c.DisposeAsync();
-        }
-
+        await _connections.DisposeAsync();
         await _redis.DisposeAsync();
     }
 
@@ -38,12 +34,8 @@ public class RedisCacheBackendTests : CacheBackendContract
         _ => null,
     }).Redis;
 
-    internal override Task<ICacheBackend> CreateAsync()
-    {
-        var connection = new RedisConnection(Options(_redis.Address), NullLogger<RedisConnection>.Instance);
-        _connections.Add(connection);
-        return Task.FromResult<ICacheBackend>(new RedisCacheBackend(connection));
-    }
+    // Redis mode as the service composes it: metered → breaker and memory fallback → Redis.
+    internal override Task<ICacheBackend> CreateAsync() => _connections.StoreAsync(Options(_redis.Address));
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 
@@ -76,10 +68,9 @@ public class RedisCacheBackendTests : CacheBackendContract
     [Test]
     public async Task Operations_RedisDown_ThrowUnavailableNotHang()
     {
-        var deadPort = TestPaths.FreePort();
-        var connection = new RedisConnection(Options($"127.0.0.1:{deadPort}") with { DialTimeout = TimeSpan.FromSeconds(1) }, NullLogger<RedisConnection>.Instance);
-        _connections.Add(connection);
-        var cache = new RedisCacheBackend(connection);
+        // Held, not listening: connections are refused, and no other process can start a server there meanwhile.
+        using var deadPort = PortReservation.Take();
+        var cache = await _connections.RedisLayerAsync(Options($"127.0.0.1:{deadPort.Port}") with { DialTimeout = TimeSpan.FromSeconds(1) });
 
         Assert.Multiple(async () =>
         {
@@ -87,5 +78,35 @@ public class RedisCacheBackendTests : CacheBackendContract
             Assert.That((await cache.HealthAsync()).Healthy, Is.False);
             Assert.That((await cache.HealthAsync()).Problem, Does.Contain("redis.address"));
         });
+    }
+
+    [Test]
+    public async Task Cancelled_WhileRedisHangs_StopsWaitingAndIsNotABreakerFailure()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var timeout = TimeSpan.FromSeconds(5);
+        var stack = await _connections.StackAsync(Options(redis.Address, "cancel") with { ReadTimeout = timeout, WriteTimeout = timeout });
+        await stack.Store.SetAsync("session:c", [1], TimeSpan.FromMinutes(1));
+        var breaker = stack.Get<ResilientCacheBackend>().Breaker;
+
+        redis.Pause();
+        try
+        {
+            using var request = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+            var clock = Stopwatch.StartNew();
+            Assert.CatchAsync<OperationCanceledException>(() => stack.Store.GetAsync("session:c", request.Token));
+            clock.Stop();
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(clock.Elapsed, Is.LessThan(timeout / 2), "a cancelled request stops waiting for a hung Redis");
+                Assert.That(breaker.ConsecutiveFailures, Is.Zero, "a cancellation is not an outage");
+                Assert.That(breaker.State, Is.EqualTo(CircuitState.Closed));
+            });
+        }
+        finally
+        {
+            redis.Resume();
+        }
     }
 }

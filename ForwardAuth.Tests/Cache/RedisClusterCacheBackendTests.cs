@@ -44,14 +44,14 @@ public class RedisClusterCacheBackendTests : CacheBackendContract
         ["REDIS_DIAL_TIMEOUT"] = "2",
     });
 
-    internal override Task<ICacheBackend> CreateAsync() => Task.FromResult<ICacheBackend>(_connections.Backend(Options(_redis, Prefix)));
+    internal override Task<ICacheBackend> CreateAsync() => _connections.StoreAsync(Options(_redis, Prefix));
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 
     [Test]
     public async Task Connection_SeesTheClusterTopology()
     {
-        var multiplexer = await _connections.Open(Options(_redis, Prefix)).GetAsync();
+        var multiplexer = await (await _connections.OpenAsync(Options(_redis, Prefix))).GetAsync();
         await TestPaths.WaitUntilAsync(() => Task.FromResult(multiplexer.GetServers().Count(s => s.IsConnected) == 6), TimeSpan.FromSeconds(10), "connections to all six nodes");
         var servers = multiplexer.GetServers();
 
@@ -130,7 +130,7 @@ public class RedisClusterFailoverTests
     public async Task PrimaryKilled_BackendFollowsThePromotedReplica()
     {
         const string prefix = "failover";
-        var cache = _connections.Backend(RedisClusterCacheBackendTests.Options(_redis, prefix));
+        var cache = await _connections.RedisLayerAsync(RedisClusterCacheBackendTests.Options(_redis, prefix));
         await cache.SetAsync("session:before", Encoding.UTF8.GetBytes("kept"), TimeSpan.FromMinutes(5));
         var (oldPrimary, _) = await _redis.OwnersOfAsync(prefix + ":session:before");
 

@@ -49,7 +49,7 @@ public class RedisSentinelCacheBackendTests(bool sentinelsRequirePassword) : Cac
         ["REDIS_DIAL_TIMEOUT"] = "2",
     });
 
-    internal override Task<ICacheBackend> CreateAsync() => Task.FromResult<ICacheBackend>(_connections.Backend(Options(_redis, Prefix, Db)));
+    internal override Task<ICacheBackend> CreateAsync() => _connections.StoreAsync(Options(_redis, Prefix, Db));
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 
@@ -71,7 +71,7 @@ public class RedisSentinelCacheBackendTests(bool sentinelsRequirePassword) : Cac
     [Test]
     public async Task Connection_TalksToTheDataNodes_NotTheSentinels()
     {
-        var connection = _connections.Open(Options(_redis, Prefix, Db));
+        var connection = await _connections.OpenAsync(Options(_redis, Prefix, Db));
         var multiplexer = await connection.GetAsync();
         var primaries = multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica).Select(s => s.EndPoint.ToString()).ToList();
 
@@ -127,7 +127,7 @@ public class RedisSentinelFailoverTests
     [Test]
     public async Task MasterKilled_BackendFollowsThePromotedReplica()
     {
-        var cache = _connections.Backend(RedisSentinelCacheBackendTests.Options(_redis, "failover"));
+        var cache = await _connections.RedisLayerAsync(RedisSentinelCacheBackendTests.Options(_redis, "failover"));
         var oldMaster = _redis.Master.Address;
         await cache.SetAsync("session:before", Encoding.UTF8.GetBytes("kept"), TimeSpan.FromMinutes(5));
         await _redis.WaitForReplicaSyncAsync();

@@ -1,16 +1,16 @@
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ForwardAuth.Tests.Cache;
 
 /// <summary>
 /// Redis options built the way an operator sets them: through the configuration loader from environment names
 /// (<c>REDIS_TLS_CA_FILE</c>, <c>REDIS_SENTINEL_MASTER_NAME</c>, ...), so a renamed or mis-bound key breaks these tests.
+/// Redis is enabled in <c>redis</c> mode unless the names given say otherwise.
 /// </summary>
 internal static class RedisTestOptions
 {
-    public static RedisOptions FromEnvironment(IReadOnlyDictionary<string, string> redis) => ConfigurationLoader.Load([], n => n switch
+    public static RedisOptions FromEnvironment(IReadOnlyDictionary<string, string> redis) => ConfigurationLoader.Load([], n => redis.GetValueOrDefault(n) ?? n switch
     {
         "PROVIDER_URL" => "https://id.example.com",
         "CLIENT_ID" => "c",
@@ -18,50 +18,56 @@ internal static class RedisTestOptions
         "SESSION_ENCRYPTION_KEY" => "0123456789abcdef0123456789abcdef",
         "REDIS_ENABLED" => "true",
         "REDIS_CACHE_MODE" => "redis",
-        _ => redis.GetValueOrDefault(n),
+        _ => null,
     }).Redis;
 
-    /// <summary>Backends and their connections, disposed together in a fixture's teardown.</summary>
+    /// <summary>Memory mode (Redis disabled).</summary>
+    public static RedisOptions Memory() => FromEnvironment(new Dictionary<string, string> { ["REDIS_ENABLED"] = "false" });
+
+    /// <summary>
+    /// Composed stores (<see cref="StoreStack"/>) on a topology, disposed together in a fixture's teardown: the whole
+    /// stack for the contract, or a layer of it (the Redis layer, the connection) for what only that layer promises.
+    /// </summary>
     internal sealed class Connections : IAsyncDisposable
     {
-        private readonly List<RedisConnection> _all = [];
-        private readonly List<HybridCacheBackend> _hybrids = [];
+        private readonly List<StoreStack> _stacks = [];
 
-        public RedisConnection Open(RedisOptions options)
+        public async Task<StoreStack> StackAsync(RedisOptions options)
         {
-            var connection = new RedisConnection(options, NullLogger<RedisConnection>.Instance);
-            _all.Add(connection);
-            return connection;
+            var stack = await StoreStack.StartAsync(options);
+            lock (_stacks)
+            {
+                _stacks.Add(stack);
+            }
+
+            return stack;
         }
 
-        public RedisCacheBackend Backend(RedisOptions options) => new(Open(options));
+        /// <summary>The connection of a composed stack in <c>redis</c> mode.</summary>
+        public async Task<RedisConnection> OpenAsync(RedisOptions options) => (await StackAsync(options)).Get<RedisConnection>();
 
-        /// <summary>The hybrid backend (L1 + invalidation over pub/sub) on this topology.</summary>
-        public async Task<HybridCacheBackend> HybridAsync(RedisOptions options)
+        /// <summary>The store as the service uses it in <c>redis</c> mode: metered → breaker and fallback → Redis.</summary>
+        public async Task<ICacheBackend> StoreAsync(RedisOptions options) => (await StackAsync(options)).Store;
+
+        /// <summary>The Redis layer of a composed stack (it throws <see cref="CacheUnavailableException"/> in an outage).</summary>
+        public async Task<ICacheBackend> RedisLayerAsync(RedisOptions options) => (await StackAsync(options)).Shared;
+
+        /// <summary>The store in <c>hybrid</c> mode (L1 + invalidation over pub/sub) on this topology, once L1 is in use.</summary>
+        public async Task<ICacheBackend> HybridAsync(RedisOptions options)
         {
-            var connection = Open(options);
-            var channel = new InvalidationChannel(connection);
-            var hybrid = new HybridCacheBackend(
-                new RedisCacheBackend(connection, invalidations: channel), connection, channel, new MemoryCacheBackend(TimeProvider.System, 1000),
-                TimeSpan.FromMinutes(1), breaker: null, NullLogger<HybridCacheBackend>.Instance);
-            _hybrids.Add(hybrid);
-            await hybrid.Ready.WaitAsync(TimeSpan.FromSeconds(20));
-            return hybrid;
+            var stack = await StackAsync(options with { CacheMode = CacheMode.Hybrid });
+            await stack.ReadyAsync();
+            return stack.Store;
         }
 
         public async ValueTask DisposeAsync()
         {
-            foreach (var hybrid in _hybrids)
+            foreach (var stack in _stacks)
             {
-                await hybrid.DisposeAsync();
+                await stack.DisposeAsync();
             }
 
-            foreach (var connection in _all)
-            {
-                await connection.DisposeAsync();
-            }
-
-            _all.Clear();
+            _stacks.Clear();
         }
     }
 }

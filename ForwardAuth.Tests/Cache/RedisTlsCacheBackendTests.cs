@@ -2,6 +2,7 @@ using System.Text;
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
@@ -64,7 +65,7 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
         return RedisTestOptions.FromEnvironment(env);
     }
 
-    internal override Task<ICacheBackend> CreateAsync() => Task.FromResult<ICacheBackend>(_connections.Backend(Options()));
+    internal override Task<ICacheBackend> CreateAsync() => _connections.StoreAsync(Options());
 
     protected override Task AdvanceAsync(TimeSpan by) => Task.Delay(by);
 
@@ -100,7 +101,7 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
     [Test]
     public async Task PubSub_OnAChannelUnderThePrefix_IsAllowedByTheAcl()
     {
-        var multiplexer = await _connections.Open(Options()).GetAsync();
+        var multiplexer = await (await _connections.OpenAsync(Options())).GetAsync();
         var channel = RedisChannel.Literal(Prefix + ":invalidate");
         var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         // Right after connect the subscription connection may still be on its way: with BacklogPolicy.FailFast the
@@ -133,7 +134,7 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
     [Test]
     public async Task DefaultUser_WithRequirepassOnly_Works()
     {
-        var cache = _connections.Backend(Options(env =>
+        var cache = await _connections.RedisLayerAsync(Options(env =>
         {
             env.Remove("REDIS_USERNAME");
             env["REDIS_PASSWORD"] = RedisTls.DefaultPassword;
@@ -148,12 +149,21 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
     public async Task Acl_DeniesNothingTheServiceUses()
     {
         Assert.That(await _redis.AdminAsync(0, "ACL", "LOG", "RESET"), Is.EqualTo("OK"));
-        var connection = _connections.Open(Options());
-        var cache = new RedisCacheBackend(connection);
+        // The Redis layer of a hybrid stack: every command the service sends, invalidation announcements included.
+        // Disposed with the test: its subscription must not count as a receiver in the pub/sub test.
+        await using var stack = await StoreStack.StartAsync(Options() with { CacheMode = CacheMode.Hybrid });
+        await stack.ReadyAsync();
+        var connection = stack.Get<RedisConnection>();
+        var cache = stack.Shared;
         await cache.SetAsync("acl:1", [1], TimeSpan.FromMinutes(1));
-        await cache.AddIfAbsentAsync("acl:2", [1], TimeSpan.FromMinutes(1));
+        await cache.AddIfAbsentAsync("acl:2", [1], TimeSpan.FromMinutes(1), Guarantee.AcrossReplicas);
         await cache.ExistsAsync("acl:1");
         await cache.GetAndDeleteAsync("acl:2");
+        await cache.AddIfAbsentAsync("acl:3", [1], TimeSpan.FromMinutes(1), Guarantee.BestEffort);
+        await cache.RenewIfValueAsync("acl:3", [1], TimeSpan.FromMinutes(1));
+        await cache.DeleteIfValueAsync("acl:3", [1]);
+        await cache.SetAddAsync("acl:4", "m", TimeSpan.FromMinutes(1));
+        await cache.SetMembersAsync("acl:4");
         await cache.DeleteAsync("acl:1");
         await cache.ClearAsync();
         Assert.That((await cache.HealthAsync()).Healthy, Is.True);
@@ -184,7 +194,7 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
     [Test]
     public async Task WithoutTls_AgainstATlsPort_ThrowsUnavailable()
     {
-        var cache = _connections.Backend(Options(env => env["REDIS_TLS_ENABLED"] = "false"));
+        var cache = await _connections.RedisLayerAsync(Options(env => env["REDIS_TLS_ENABLED"] = "false"));
 
         Assert.ThrowsAsync<CacheUnavailableException>(() => cache.GetAsync("k"));
         Assert.That((await cache.HealthAsync()).Healthy, Is.False);
@@ -229,10 +239,11 @@ public class RedisTlsCacheBackendTests(bool mutualTls) : CacheBackendContract
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var log = new CapturingLogger();
-            var connection = new RedisConnection(Options(misconfigure), log);
-            await using (connection)
+            var stack = await StoreStack.StartAsync(Options(misconfigure), s => s.AddSingleton<ILogger<RedisConnection>>(log));
+            await using (stack)
             {
-                var cache = new RedisCacheBackend(connection);
+                var connection = stack.Get<RedisConnection>();
+                var cache = stack.Shared;
                 var e = Assert.ThrowsAsync<CacheUnavailableException>(() => cache.GetAsync("k"))!;
                 var health = await cache.HealthAsync();
                 var warnings = string.Join(" / ", log.Lines);

@@ -2,42 +2,48 @@ using System.Text;
 using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ForwardAuth.Tests.Cache;
 
-/// <summary>The breaker, fallback and journal around a store that really fails (a hand-written fake), on a fake clock.</summary>
+/// <summary>
+/// The breaker, fallback and journal around a store that really fails (a hand-written fake in place of Redis), in the
+/// production composition (<see cref="StoreStack"/>, redis mode, its monitor running), on a fake clock.
+/// </summary>
 public class ResilientCacheBackendTests
 {
     private static readonly TimeSpan OpenTimeout = TimeSpan.FromSeconds(60);
     private FakeTimeProvider _time = null!;
     private FlakyBackend _redis = null!;
+    private StoreStack _stack = null!;
     private ResilientCacheBackend _cache = null!;
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
-    private ResilientCacheBackend Create(ReplayProtection replayProtection = ReplayProtection.Local) => new(
-        _redis,
-        new MemoryCacheBackend(_time),
-        new CircuitBreaker(3, OpenTimeout, _time),
-        new OutageJournal(1000, _time),
-        replayProtection,
-        OpenTimeout,
-        TimeSpan.FromSeconds(5),
-        _time,
-        NullLogger<ResilientCacheBackend>.Instance);
+    // Threshold 3, open timeout 60 s, a health check every 5 s.
+    internal static RedisOptions Options() => RedisTestOptions.FromEnvironment(new Dictionary<string, string>
+    {
+        ["REDIS_CIRCUIT_BREAKER_THRESHOLD"] = "3",
+        ["REDIS_CIRCUIT_BREAKER_TIMEOUT"] = "60",
+        ["REDIS_HEALTH_CHECK_INTERVAL"] = "5",
+    });
+
+    private async Task<ResilientCacheBackend> OverAsync(ICacheBackend shared)
+    {
+        _stack = await StoreStack.OverAsync(shared, _time, Options());
+        return _stack.Get<ResilientCacheBackend>();
+    }
 
     [SetUp]
-    public void SetUp()
+    public async Task SetUp()
     {
         _time = new FakeTimeProvider();
         _redis = new FlakyBackend(new MemoryCacheBackend(_time));
-        _cache = Create();
+        _cache = await OverAsync(_redis);
     }
 
     [TearDown]
-    public async Task TearDown() => await _cache.DisposeAsync();
+    public async Task TearDown() => await _stack.DisposeAsync();
 
     private async Task OpenTheCircuitAsync()
     {
@@ -145,20 +151,49 @@ public class ResilientCacheBackendTests
     {
         await OpenTheCircuitAsync();
 
-        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5)), Is.True);
-        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5)), Is.False);
+        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5), Guarantee.BestEffort), Is.EqualTo(AddResult.Added));
+        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5), Guarantee.BestEffort), Is.EqualTo(AddResult.AlreadyPresent));
         Assert.That(_cache.Journal.Count, Is.EqualTo(1));
     }
 
     [Test]
-    public async Task Open_SingleUseMarkers_ClosedModeRefuses()
+    public async Task Open_AddAcrossReplicas_CannotGuaranteeAndWritesNothing()
     {
-        await _cache.DisposeAsync();
-        _cache = Create(ReplayProtection.Closed);
         await OpenTheCircuitAsync();
 
-        Assert.ThrowsAsync<CacheUnavailableException>(() => _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5)));
-        Assert.That(await _cache.AddIfAbsentAsync("session:adopted", B("1"), TimeSpan.FromMinutes(5)), Is.True, "only single-use markers are refused");
+        Assert.That(await _cache.AddIfAbsentAsync("once:jti-1", B("1"), TimeSpan.FromMinutes(5), Guarantee.AcrossReplicas), Is.EqualTo(AddResult.CannotGuarantee));
+        Assert.That(await _cache.AddIfAbsentAsync("session:adopted", B("1"), TimeSpan.FromMinutes(5), Guarantee.BestEffort), Is.EqualTo(AddResult.Added), "only the guarantee decides, not the key");
+        Assert.That(await _cache.ExistsAsync("once:jti-1"), Is.False);
+        Assert.That(_cache.Journal.Count, Is.EqualTo(1), "only the best-effort add is journalled");
+    }
+
+    [Test]
+    public async Task Closed_AddAcrossReplicas_DecidedByRedis()
+    {
+        Assert.That(await _cache.AddIfAbsentAsync("once:jti-2", B("1"), TimeSpan.FromMinutes(5), Guarantee.AcrossReplicas), Is.EqualTo(AddResult.Added));
+        Assert.That(await _redis.Inner.ExistsAsync("once:jti-2"), Is.True);
+    }
+
+    [Test]
+    public async Task Cancelled_NotCountedAgainstTheBreaker()
+    {
+        await _stack.DisposeAsync();
+        var cache = await OverAsync(new HangingBackend());
+
+        // More cancelled calls than the threshold (3): none is an outage.
+        for (var i = 0; i < 5; i++)
+        {
+            using var request = new CancellationTokenSource();
+            var call = cache.GetAsync("session:x", request.Token);
+            await request.CancelAsync();
+            Assert.CatchAsync<OperationCanceledException>(() => call);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.Breaker.State, Is.EqualTo(CircuitState.Closed));
+            Assert.That(cache.Breaker.ConsecutiveFailures, Is.Zero);
+        });
     }
 
     [Test]
@@ -176,14 +211,14 @@ public class ResilientCacheBackendTests
     }
 
     [Test]
-    public void NonOutageError_PropagatesAndIsNotCounted()
+    public async Task NonOutageError_PropagatesAndIsNotCounted()
     {
-        var broken = new ThrowingBackend();
-        var cache = new ResilientCacheBackend(broken, new MemoryCacheBackend(_time), new CircuitBreaker(1, OpenTimeout, _time),
-            new OutageJournal(10, _time), ReplayProtection.Local, OpenTimeout, TimeSpan.FromSeconds(5), _time, NullLogger<ResilientCacheBackend>.Instance);
+        await _stack.DisposeAsync();
+        var cache = await OverAsync(new ThrowingBackend());
 
         Assert.ThrowsAsync<InvalidOperationException>(() => cache.GetAsync("k"));
         Assert.That(cache.Breaker.State, Is.EqualTo(CircuitState.Closed));
+        Assert.That(cache.Breaker.ConsecutiveFailures, Is.Zero);
     }
 
     private sealed class ThrowingBackend : ICacheBackend
@@ -195,11 +230,35 @@ public class ResilientCacheBackendTests
         public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task ClearAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException();
-        public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+    }
+
+    /// <summary>A Redis that never answers: every call waits until its caller cancels.</summary>
+    private sealed class HangingBackend : ICacheBackend
+    {
+        public string Name => "hanging";
+        private static async Task<T> Hang<T>(CancellationToken cancellationToken)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return default!;
+        }
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) => Hang<byte[]?>(cancellationToken);
+        public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task ClearAsync(CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => Hang<CacheHealth>(cancellationToken);
+        public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) => Hang<AddResult>(cancellationToken);
+        public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => Hang<byte[]?>(cancellationToken);
+        public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) => Hang<IReadOnlyCollection<string>>(cancellationToken);
     }
 }

@@ -21,28 +21,42 @@ public class HealthProbeTests
     public async Task StartServiceAsTheImageWould()
     {
         var image = Image;
-        _port = TestPaths.FreePort();
         _imageEnvironment = image.Environment(image.FinalStage);
         var documentedPort = image.InStage(image.FinalStage, "EXPOSE").Single().Arguments;
-        _imageEnvironment["ASPNETCORE_URLS"] = _imageEnvironment["ASPNETCORE_URLS"].Replace(":" + documentedPort, ":" + _port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
-
-        var environment = new Dictionary<string, string>(_imageEnvironment)
+        var imageUrls = _imageEnvironment["ASPNETCORE_URLS"];
+        // On another port when the chosen one is taken before the process binds it (see Ports).
+        (_port, _service) = await Ports.StartOnFreePortAsync(async port =>
         {
-            // A provider nobody answers for: liveness must not depend on it.
-            ["PROVIDER_URL"] = "https://127.0.0.1:9/",
-            ["CLIENT_ID"] = "forwardauth",
-            ["CLIENT_SECRET"] = "probe-test-secret",
-            ["SESSION_ENCRYPTION_KEY"] = "probe-test-session-encryption-key-0123456789",
-        };
-        _service = ExternalProcess.Start(TestPaths.RequireExecutable("dotnet"), [TestPaths.ForwardAuthDll], environment);
+            _imageEnvironment["ASPNETCORE_URLS"] = imageUrls.Replace(":" + documentedPort, ":" + port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+            var environment = new Dictionary<string, string>(_imageEnvironment)
+            {
+                // A provider nobody answers for: liveness must not depend on it.
+                ["PROVIDER_URL"] = "https://127.0.0.1:9/",
+                ["CLIENT_ID"] = "forwardauth",
+                ["CLIENT_SECRET"] = "probe-test-secret",
+                ["SESSION_ENCRYPTION_KEY"] = "probe-test-session-encryption-key-0123456789",
+            };
+            var service = ExternalProcess.Start(TestPaths.RequireExecutable("dotnet"), [TestPaths.ForwardAuthDll], environment);
+            try
+            {
+                using var http = new HttpClient();
+                await TestPaths.WaitUntilAsync(
+                    async () =>
+                    {
+                        await service.ThrowIfExitedAsync("ForwardAuth");
+                        return (await http.GetAsync($"http://127.0.0.1:{port}/healthz")).IsSuccessStatusCode;
+                    },
+                    TimeSpan.FromSeconds(30),
+                    "ForwardAuth started with the image's environment");
+            }
+            catch
+            {
+                await service.DisposeAsync();
+                throw;
+            }
 
-        using var http = new HttpClient();
-        await TestPaths.WaitUntilAsync(
-            async () => _service.HasExited
-                ? throw new InvalidOperationException("ForwardAuth exited: " + string.Join('\n', _service.Output.TakeLast(20)))
-                : (await http.GetAsync($"http://127.0.0.1:{_port}/healthz")).IsSuccessStatusCode,
-            TimeSpan.FromSeconds(30),
-            "ForwardAuth started with the image's environment");
+            return (port, service);
+        });
     }
 
     [OneTimeTearDown]
@@ -73,7 +87,8 @@ public class HealthProbeTests
     [Test]
     public void DockerfileHealthcheck_FailsWhenNothingAnswers()
     {
-        var result = RunDockerfileProbe($"http://+:{TestPaths.FreePort()}");
+        using var nothingThere = PortReservation.Take();
+        var result = RunDockerfileProbe($"http://+:{nothingThere.Port}");
 
         Assert.That(result.ExitCode, Is.Not.Zero, result.Describe());
     }

@@ -110,10 +110,61 @@ public class HealthEndpointsTests
     }
 
     [Test]
+    public async Task Health_BreakerOpenWhileRedisAnswersAgain_DegradedNotConnectedWithTheJournal()
+    {
+        // Issue 18: for seconds after a failover Redis answers its PING while the breaker is still open and the journal
+        // holds writes. The document must say what the service does: degraded, not connected, the journal's size.
+        await using var redis = await RedisServer.StartAsync();
+        var settings = ForwardAuthSettings.For(_provider, redis, "hybrid");
+        settings["REDIS_CIRCUIT_BREAKER_THRESHOLD"] = "1";
+        settings["REDIS_CIRCUIT_BREAKER_TIMEOUT"] = "300";
+        settings["REDIS_HEALTH_CHECK_INTERVAL"] = "1";
+        settings["REDIS_READ_TIMEOUT"] = "1";
+        settings["REDIS_WRITE_TIMEOUT"] = "1";
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
+
+        redis.Pause();
+        try
+        {
+            await TestPaths.WaitUntilAsync(
+                async () => (await JsonAsync(replica.BaseUrl + "/health")).GetProperty("cache").GetProperty("circuit_breaker").GetProperty("state").GetString() == "open",
+                TimeSpan.FromSeconds(15),
+                "the breaker to open");
+            using var client = new ForwardAuthClient();
+            using var login = await client.LoginAsync(replica, replica, "/", "alice");
+        }
+        finally
+        {
+            redis.Resume();
+        }
+
+        await TestPaths.WaitUntilAsync(
+            async () => (await JsonAsync(replica.BaseUrl + "/health")).GetProperty("cache").GetProperty("redis").GetProperty("latency").ValueKind == JsonValueKind.String,
+            TimeSpan.FromSeconds(15),
+            "Redis to answer its PING again");
+        var health = await JsonAsync(replica.BaseUrl + "/health");
+        var ready = await JsonAsync(replica.BaseUrl + "/readyz");
+        var cache = health.GetProperty("cache");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(cache.GetProperty("circuit_breaker").GetProperty("state").GetString(), Is.EqualTo("open"));
+            Assert.That(health.GetProperty("status").GetString(), Is.EqualTo("degraded"));
+            Assert.That(cache.GetProperty("redis").GetProperty("connected").GetBoolean(), Is.False, "connected means what the breaker believes");
+            Assert.That(cache.GetProperty("redis").GetProperty("error").GetString(), Does.Contain("circuit breaker open"));
+            Assert.That(cache.GetProperty("outage_journal").GetProperty("entries").GetInt32(), Is.GreaterThan(0), "the login's writes wait for Redis");
+            Assert.That(ready.GetProperty("status").GetString(), Is.EqualTo("degraded"));
+            Assert.That(ready.GetProperty("reason").GetString(), Does.Contain("circuit breaker open").And.Contain("in the outage journal"));
+        });
+    }
+
+    [Test]
     public async Task RedisDownAtStart_StartsReadyButDegraded()
     {
+        // Held, not listening: connections are refused, and no other process can start a server there meanwhile.
+        using var nothingThere = PortReservation.Take();
         var settings = ForwardAuthSettings.For(_provider, _redis);
-        settings["REDIS_ADDRESS"] = $"127.0.0.1:{TestPaths.FreePort()}";
+        settings["REDIS_ADDRESS"] = $"127.0.0.1:{nothingThere.Port}";
         settings["REDIS_DIAL_TIMEOUT"] = "1";
 
         await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
@@ -133,8 +184,9 @@ public class HealthEndpointsTests
     [Test]
     public async Task ProviderUnreachable_LiveButNotReady()
     {
+        using var nothingThere = PortReservation.Take();
         var settings = ForwardAuthSettings.For(_provider, _redis);
-        settings["PROVIDER_URL"] = $"http://127.0.0.1:{TestPaths.FreePort()}";
+        settings["PROVIDER_URL"] = $"http://127.0.0.1:{nothingThere.Port}";
 
         await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings, waitFor: "/healthz");
         using var client = new ForwardAuthClient();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace ForwardAuth.Tests.Fuzzing;
@@ -13,11 +14,18 @@ internal static class Fuzz
     public const int DefaultSeed = 20_260_501;
     public const int Inputs = 100_000;
 
+    // One box per run, flowing into its checks: a static string would mix up the inputs of runs that overlap.
+    private static readonly AsyncLocal<StrongBox<string>> CurrentInput = new();
+
     /// <summary>
     /// The input under test, set by the check before it calls the target: printed with a crash, because minted material
     /// (AES nonces, session handles, token times) is fresh on every run and only the mutations follow the seed.
     /// </summary>
-    public static string Input { get; set; } = "";
+    public static string Input
+    {
+        get => CurrentInput.Value?.Value ?? "";
+        set => (CurrentInput.Value ?? throw new InvalidOperationException("Fuzz.Input is set by a check that Fuzz.RunAsync runs")).Value = value;
+    }
 
     public static int Seed => int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var s)
         ? s
@@ -32,6 +40,7 @@ internal static class Fuzz
         var seed = Seed;
         TestContext.Progress.WriteLine($"fuzz {target}: FUZZ_SEED={seed.ToString(CultureInfo.InvariantCulture)}, {count.ToString(CultureInfo.InvariantCulture)} inputs");
         var watch = Stopwatch.StartNew();
+        CurrentInput.Value = new StrongBox<string>("");
         for (var i = 0; i < count; i++)
         {
             var random = new Random(unchecked((seed * 1_000_003) + (i * 7919) + StableHash(target)));

@@ -30,14 +30,15 @@ public partial class ObservabilityTests
     public async Task RunTheScript()
     {
         _redis = await RedisServer.StartAsync("--requirepass", RedisPassword);
-        var port = TestPaths.FreePort();
+        // The provider must know the replica's back-channel URI before the replica starts: its port is held until then.
+        using var port = PortReservation.Take();
         _provider = await OidcProvider.StartAsync(new OidcProvider.Settings
         {
             AutoLogin = "hint",
             AccessTokenResource = Resource,
             RedirectUris = ["http://app.test/oauth2/callback"],
             PostLogoutRedirectUris = ["http://app.test/"],
-            BackchannelLogoutUri = $"http://127.0.0.1:{port}/oauth2/backchannel-logout",
+            BackchannelLogoutUri = $"http://127.0.0.1:{port.Port}/oauth2/backchannel-logout",
         });
         var settings = ForwardAuthSettings.For(_provider, _redis);
         settings["REDIS_PASSWORD"] = RedisPassword;
@@ -48,7 +49,7 @@ public partial class ObservabilityTests
         settings["REDIS_CIRCUIT_BREAKER_TIMEOUT"] = "1";
         settings["REDIS_HEALTH_CHECK_INTERVAL"] = "1";
         settings["REDIS_DIAL_TIMEOUT"] = "1";
-        _replica = await ForwardAuthInstance.StartInProcessAsync(settings, fixedPort: port);
+        _replica = await ForwardAuthInstance.StartInProcessAsync(settings, listenOn: port);
         _secrets.AddRange([OidcProvider.ClientSecret, ForwardAuthSettings.EncryptionKey, RedisPassword]);
 
         await ScriptAsync();
@@ -226,6 +227,21 @@ public partial class ObservabilityTests
     [TestCase("Redis connection restored")]
     public void Logs_TheReferenceDocumentsLines_Appear(string line) =>
         Assert.That(_replica.Logs, Has.Some.Contains(line));
+
+    [Test]
+    public void Logs_TheRedisServerVersion_ReadAtConnect()
+    {
+        var line = _replica.Logs.FirstOrDefault(l => l.Contains("Redis server", StringComparison.Ordinal) && l.Contains("runs version", StringComparison.Ordinal));
+
+        Assert.That(line, Is.Not.Null, "the version line (event 115)");
+        var json = JsonDocument.Parse(line!).RootElement;
+        Assert.Multiple(() =>
+        {
+            Assert.That(json.GetProperty("EventId").GetProperty("Id").GetInt32(), Is.EqualTo(115));
+            Assert.That(json.GetProperty("Version").GetString(), Does.Match(@"^\d+\.\d+"));
+            Assert.That(json.GetProperty("Supported").GetBoolean(), Is.True, "the test Redis is 5.0 or later");
+        });
+    }
 
     [Test]
     public void Logs_AreJsonWithEventIds()

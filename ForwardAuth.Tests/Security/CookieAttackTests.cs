@@ -417,11 +417,16 @@ public class CookieAttackTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var redis = new FlakyBackend(new MemoryCacheBackend(time));
-        await using var cache = new ResilientCacheBackend(
-            redis, new MemoryCacheBackend(time), new CircuitBreaker(1, TimeSpan.FromSeconds(30), time), new OutageJournal(1000, time),
-            ReplayProtection.Local, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), time, NullLogger<ResilientCacheBackend>.Instance);
+        // The production store (redis mode) over the failing fake: breaker threshold 1, open for 30 s, monitor every 5 s.
+        await using var stack = await StoreStack.OverAsync(redis, time, RedisTestOptions.FromEnvironment(new Dictionary<string, string>
+        {
+            ["REDIS_CIRCUIT_BREAKER_THRESHOLD"] = "1",
+            ["REDIS_CIRCUIT_BREAKER_TIMEOUT"] = "30",
+            ["REDIS_HEALTH_CHECK_INTERVAL"] = "5",
+        }));
+        var cache = stack.Get<ResilientCacheBackend>();
         var options = Options();
-        var store = SessionStores.Over(cache, options, time);
+        var store = SessionStores.Over(stack.Store, options, time);
         var now = time.GetUtcNow();
         var cookie = await store.CreateAsync(
             new SessionRecord { Identity = new UserIdentity("alice", "alice@example.com", null, null, null, new Dictionary<string, string>()), IssuedAt = now, ExpiresAt = now.AddHours(8) }, CancellationToken.None);

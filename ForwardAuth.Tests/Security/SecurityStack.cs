@@ -54,25 +54,17 @@ public sealed class SecurityStack
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        var caddyPort = TestPaths.FreePort();
-        var site = "http://127.0.0.1:" + caddyPort.ToString(CultureInfo.InvariantCulture);
         Redis = await RedisServer.StartAsync();
-        Provider = await OidcProvider.StartAsync(new OidcProvider.Settings
-        {
-            AutoLogin = "hint",
-            AccessTokenResource = ReplicaPair.ApiAudience,
-            RedirectUris = ["http://app.test/oauth2/callback", "https://app.test/oauth2/callback", site + "/oauth2/callback"],
-            PostLogoutRedirectUris = ["http://app.test/", "https://app.test/", site + "/"],
-        });
-        A = await ForwardAuthInstance.StartInProcessAsync(Settings());
-        B = await ForwardAuthInstance.StartInProcessAsync(Settings());
-        Untrusting = await StartReplicaAsync(new Dictionary<string, string> { ["TRUSTED_PROXIES"] = "10.9.9.9/32" });
         Backend = await EchoBackend.StartAsync();
-        var a = "127.0.0.1:" + A.Port.ToString(CultureInfo.InvariantCulture);
-        var b = "127.0.0.1:" + B.Port.ToString(CultureInfo.InvariantCulture);
+        // Caddy forwards to A and B, and its address is one of the provider's redirect URIs: A's and B's ports are held
+        // (handed to their Kestrel later), so that Caddy can start first, on another port if its first one is taken.
+        using var portA = PortReservation.Take();
+        using var portB = PortReservation.Take();
+        var a = "127.0.0.1:" + portA.Port.ToString(CultureInfo.InvariantCulture);
+        var b = "127.0.0.1:" + portB.Port.ToString(CultureInfo.InvariantCulture);
         var backend = "127.0.0.1:" + Backend.Port.ToString(CultureInfo.InvariantCulture);
         // /admin-only/* carries its own rule in the forwardAuth address, as a second Traefik Middleware would.
-        Caddy = await CaddyProxy.StartAsync(caddyPort, $$"""
+        Caddy = await CaddyProxy.StartAsync($$"""
                     @admins path /admin-only /admin-only/*
                     @callback path /oauth2/callback
                     @rest {
@@ -93,6 +85,17 @@ public sealed class SecurityStack
                     }
                     reverse_proxy {{backend}}
             """);
+        var site = Caddy.BaseUrl;
+        Provider = await OidcProvider.StartAsync(new OidcProvider.Settings
+        {
+            AutoLogin = "hint",
+            AccessTokenResource = ReplicaPair.ApiAudience,
+            RedirectUris = ["http://app.test/oauth2/callback", "https://app.test/oauth2/callback", site + "/oauth2/callback"],
+            PostLogoutRedirectUris = ["http://app.test/", "https://app.test/", site + "/"],
+        });
+        A = await ForwardAuthInstance.StartInProcessAsync(Settings(), listenOn: portA);
+        B = await ForwardAuthInstance.StartInProcessAsync(Settings(), listenOn: portB);
+        Untrusting = await StartReplicaAsync(new Dictionary<string, string> { ["TRUSTED_PROXIES"] = "10.9.9.9/32" });
     }
 
     [OneTimeTearDown]

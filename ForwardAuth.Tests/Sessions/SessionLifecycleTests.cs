@@ -29,7 +29,8 @@ public class SessionLifecycleTests
     public async Task Start()
     {
         _redis = await RedisServer.StartAsync();
-        var portA = TestPaths.FreePort();
+        // The provider must know the replica's back-channel URI before the replica starts: its port is held until then.
+        using var portA = PortReservation.Take();
         _provider = await OidcProvider.StartAsync(new OidcProvider.Settings
         {
             AutoLogin = "hint",
@@ -39,9 +40,9 @@ public class SessionLifecycleTests
             RotateRefreshTokens = true,
             RedirectUris = ["http://app.test/oauth2/callback"],
             PostLogoutRedirectUris = ["http://app.test/"],
-            BackchannelLogoutUri = $"http://127.0.0.1:{portA}/oauth2/backchannel-logout",
+            BackchannelLogoutUri = $"http://127.0.0.1:{portA.Port}/oauth2/backchannel-logout",
         });
-        _a = await ForwardAuthInstance.StartInProcessAsync(Settings(), fixedPort: portA);
+        _a = await ForwardAuthInstance.StartInProcessAsync(Settings(), listenOn: portA);
         _b = await ForwardAuthInstance.StartInProcessAsync(Settings());
     }
 

@@ -33,7 +33,7 @@ public class SessionRecordsTests
 
         // A record as versions before the identity was one object wrote it (identity fields at the top level).
         const string handle = "handle-of-an-old-session-0123456789abcdef";
-        var key = CacheKeys.For(CacheKeys.Session, handle);
+        var key = StoreKeys.For(StoreKeys.Session, handle);
         var flat = $$"""
             {"Subject":"sub-1","Identifier":"alice@example.com","Email":"alice@example.com","PreferredUsername":"alice",
              "Groups":["admins"],"ClaimValues":{"department":"ops"},"Sid":"sid-1",

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace ForwardAuth.Tests.Support;
 
 /// <summary>
@@ -35,7 +33,17 @@ internal sealed class CaddyProxy : IAsyncDisposable
             reverse_proxy 127.0.0.1:{{backendPort}}
         """;
 
-    public static async Task<CaddyProxy> StartAsync(int port, string siteBody)
+    /// <summary>Caddy on a port of its own (another one when the first is taken before Caddy binds it).</summary>
+    public static Task<CaddyProxy> StartAsync(string siteBody) => Ports.StartOnFreePortAsync(port => StartOnAsync(port, siteBody, release: null));
+
+    /// <summary>
+    /// Caddy on a port whose number other components were already given (the provider's redirect URIs): held until
+    /// Caddy starts, since it cannot move to another one. Taken in the instant between release and bind, the start
+    /// fails with <see cref="PortTakenException"/>.
+    /// </summary>
+    public static Task<CaddyProxy> StartAsync(PortReservation port, string siteBody) => StartOnAsync(port.Port, siteBody, port.Release);
+
+    private static async Task<CaddyProxy> StartOnAsync(int port, string siteBody, Action? release)
     {
         var directory = TestPaths.NewTempDirectory("caddy");
         var caddyfile = Path.Combine(directory, "Caddyfile");
@@ -52,22 +60,20 @@ internal sealed class CaddyProxy : IAsyncDisposable
             }
             """);
         var env = new Dictionary<string, string> { ["HOME"] = directory, ["XDG_DATA_HOME"] = directory, ["XDG_CONFIG_HOME"] = directory };
+        release?.Invoke();
         var process = ExternalProcess.Start(TestPaths.RequireExecutable("caddy"), ["run", "--config", caddyfile, "--adapter", "caddyfile"], env, directory);
         var proxy = new CaddyProxy(process, directory, port);
-        await TestPaths.WaitUntilAsync(
-            async () =>
-            {
-                if (process.HasExited)
-                {
-                    throw new InvalidOperationException("caddy exited: " + string.Join('\n', process.Output.TakeLast(5)));
-                }
+        try
+        {
+            // Logged once its listeners are up: a connection alone could reach whoever took the port.
+            await process.WaitForOutputAsync("serving initial configuration", TimeSpan.FromSeconds(15));
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
 
-                using var client = new System.Net.Sockets.TcpClient();
-                await client.ConnectAsync("127.0.0.1", port);
-                return true;
-            },
-            TimeSpan.FromSeconds(15),
-            "caddy to listen on " + port.ToString(CultureInfo.InvariantCulture));
         return proxy;
     }
 

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -22,10 +21,10 @@ internal sealed class EchoBackend : IAsyncDisposable
 
     public static async Task<EchoBackend> StartAsync()
     {
-        var port = TestPaths.FreePort();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        // Port 0: the kernel picks a free port as Kestrel binds it (no gap in which another process could take it).
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
         var app = builder.Build();
         app.Run(async context =>
         {
@@ -35,7 +34,7 @@ internal sealed class EchoBackend : IAsyncDisposable
             await context.Response.WriteAsJsonAsync(headers);
         });
         await app.StartAsync();
-        return new EchoBackend(app, port);
+        return new EchoBackend(app, new Uri(app.Urls.Single()).Port);
     }
 
     public async ValueTask DisposeAsync()

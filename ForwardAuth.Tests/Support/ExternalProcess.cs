@@ -48,11 +48,48 @@ internal sealed class ExternalProcess : IAsyncDisposable
 
     public Task WaitForOutputAsync(string text, TimeSpan timeout) =>
         TestPaths.WaitUntilAsync(
-            () => _process.HasExited && !_output.Any(l => l.Contains(text, StringComparison.Ordinal))
-                ? throw new InvalidOperationException("process exited: " + string.Join('\n', _output.TakeLast(20)))
-                : Task.FromResult(_output.Any(l => l.Contains(text, StringComparison.Ordinal))),
+            async () =>
+            {
+                if (_output.Any(l => l.Contains(text, StringComparison.Ordinal)))
+                {
+                    return true;
+                }
+
+                await ThrowIfExitedAsync(_process.StartInfo.FileName);
+                return false;
+            },
             timeout,
             $"'{text}' from {_process.StartInfo.FileName}");
+
+    /// <summary>
+    /// Throws when the process has ended: <see cref="PortTakenException"/> when it says its address was in use (Redis,
+    /// Node, Caddy and Kestrel all print "address already in use"), otherwise with its last output.
+    /// </summary>
+    public async Task ThrowIfExitedAsync(string what)
+    {
+        if (!_process.HasExited)
+        {
+            return;
+        }
+
+        // Let the output readers reach the end of the stream: the reason is usually the last line.
+        try
+        {
+            await WaitForExitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (OperationCanceledException)
+        {
+            // Still not at the end (a descendant holds the pipe): decide on what was read.
+        }
+
+        var tail = string.Join('\n', _output.TakeLast(20));
+        if (_output.Any(l => l.Contains("address already in use", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new PortTakenException($"{what} could not bind its port: {tail}");
+        }
+
+        throw new InvalidOperationException($"{what} exited: {tail}");
+    }
 
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {

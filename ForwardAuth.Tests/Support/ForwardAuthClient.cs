@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.WebUtilities;
 
@@ -25,8 +26,11 @@ internal sealed class ForwardAuthClient : IDisposable
 
     public string Origin => $"{Proto}://{Host}";
 
-    /// <summary>The browser's cookies for the protected host.</summary>
-    public Dictionary<string, string> Cookies { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The browser's cookies for the protected host. Concurrent: tests send many requests of one browser at once
+    /// (<c>Task.WhenAll</c>), and each answer's <c>Set-Cookie</c> lands here while other requests read the jar.
+    /// </summary>
+    public ConcurrentDictionary<string, string> Cookies { get; } = new(StringComparer.Ordinal);
 
     public async Task<HttpResponseMessage> AuthAsync(
         ForwardAuthInstance replica, string method, string uri, Action<HttpRequestMessage>? configure = null, string authPath = "/auth")
@@ -37,9 +41,10 @@ internal sealed class ForwardAuthClient : IDisposable
         request.Headers.TryAddWithoutValidation("X-Forwarded-Host", Host);
         request.Headers.TryAddWithoutValidation("X-Forwarded-Uri", uri);
         request.Headers.TryAddWithoutValidation("X-Forwarded-For", "203.0.113.7");
-        if (Cookies.Count > 0)
+        var cookies = Cookies.ToArray();
+        if (cookies.Length > 0)
         {
-            request.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", Cookies.Select(c => $"{c.Key}={c.Value}")));
+            request.Headers.TryAddWithoutValidation("Cookie", string.Join("; ", cookies.Select(c => $"{c.Key}={c.Value}")));
         }
 
         configure?.Invoke(request);
@@ -123,7 +128,7 @@ internal sealed class ForwardAuthClient : IDisposable
                 || p.Trim().StartsWith("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase));
             if (expired || value.Length == 0)
             {
-                Cookies.Remove(name);
+                Cookies.TryRemove(name, out _);
             }
             else
             {

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ForwardAuth.Tests.Support;
@@ -55,37 +57,65 @@ internal sealed class ForwardAuthInstance : IAsyncDisposable
 
     public IServiceProvider Services => _app?.Services ?? throw new InvalidOperationException("only in-process instances expose services");
 
-    public static async Task<ForwardAuthInstance> StartProcessAsync(IDictionary<string, string> environment, int? port = null)
-    {
-        var p = port ?? TestPaths.FreePort();
-        var env = new Dictionary<string, string>(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{p}", ["DOTNET_NOLOGO"] = "1" };
-        var process = ExternalProcess.Start(TestPaths.RequireExecutable("dotnet"), [TestPaths.ForwardAuthDll], env);
-        var instance = new ForwardAuthInstance(p, process, null);
-        await instance.WaitReadyAsync(() => process.HasExited ? throw new InvalidOperationException("ForwardAuth exited: " + string.Join('\n', process.Output.TakeLast(20))) : false);
-        return instance;
-    }
+    /// <summary>A replica process on a free port (another one when the port is taken before the process binds it).</summary>
+    public static Task<ForwardAuthInstance> StartProcessAsync(IDictionary<string, string> environment) =>
+        Ports.StartOnFreePortAsync(async port =>
+        {
+            var env = new Dictionary<string, string>(environment) { ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}", ["DOTNET_NOLOGO"] = "1" };
+            var process = ExternalProcess.Start(TestPaths.RequireExecutable("dotnet"), [TestPaths.ForwardAuthDll], env);
+            var instance = new ForwardAuthInstance(port, process, null);
+            try
+            {
+                await instance.WaitReadyAsync(async () => await process.ThrowIfExitedAsync("ForwardAuth"));
+            }
+            catch
+            {
+                await instance.DisposeAsync();
+                throw;
+            }
 
+            return instance;
+        });
+
+    /// <summary>
+    /// An in-process replica. Kestrel binds port 0 (the kernel picks a free port as it binds), or listens on the socket
+    /// of <paramref name="listenOn"/> when the port had to be known before the start (a back-channel logout URI given
+    /// to the provider): either way no other process can take the port in between.
+    /// </summary>
     public static async Task<ForwardAuthInstance> StartInProcessAsync(
-        IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null, string waitFor = "/readyz", int? fixedPort = null)
+        IDictionary<string, string> environment, Action<IServiceCollection>? configureServices = null, string waitFor = "/readyz", PortReservation? listenOn = null)
     {
-        var port = fixedPort ?? TestPaths.FreePort();
+        var reserved = listenOn?.HandOver();
         var logs = new LogCapture();
         var app = HostingExtensions.Build(
-            ["--urls", $"http://127.0.0.1:{port}"],
+            ["--urls", $"http://127.0.0.1:{listenOn?.Port ?? 0}"],
             name => environment.TryGetValue(name, out var v) ? v : null,
-            configureServices,
+            services =>
+            {
+                if (reserved is not null)
+                {
+                    services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
+                        endpoint is IPEndPoint ip && ip.Port == listenOn!.Port ? reserved : SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint));
+                }
+
+                configureServices?.Invoke(services);
+            },
             logging => logging.WriteTo.Sink(logs));
         await app.StartAsync();
-        var instance = new ForwardAuthInstance(port, null, app, logs);
-        await instance.WaitReadyAsync(() => false, waitFor);
+        var instance = new ForwardAuthInstance(new Uri(app.Urls.Single()).Port, null, app, logs);
+        await instance.WaitReadyAsync(() => Task.CompletedTask, waitFor);
         return instance;
     }
 
-    private async Task WaitReadyAsync(Func<bool> failed, string path = "/readyz")
+    private async Task WaitReadyAsync(Func<Task> throwIfFailed, string path = "/readyz")
     {
         using var http = new HttpClient();
         await TestPaths.WaitUntilAsync(
-            async () => !failed() && (await http.GetAsync(BaseUrl + path)).IsSuccessStatusCode,
+            async () =>
+            {
+                await throwIfFailed();
+                return (await http.GetAsync(BaseUrl + path)).IsSuccessStatusCode;
+            },
             TimeSpan.FromSeconds(30),
             "ForwardAuth on port " + Port.ToString(CultureInfo.InvariantCulture) + " to be ready");
     }

@@ -67,31 +67,42 @@ internal sealed class OidcProvider : IAsyncDisposable
         var jwksFile = Path.Combine(directory, "jwks.json");
         await File.WriteAllTextAsync(jwksFile, PrivateJwks(rsa));
 
-        var port = TestPaths.FreePort();
-        var env = new Dictionary<string, string>
+        return await Ports.StartOnFreePortAsync(async port =>
         {
-            ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
-            ["HOST"] = "127.0.0.1",
-            ["ISSUER"] = $"http://localhost:{port}",
-            ["CLIENT_ID"] = ClientId,
-            ["CLIENT_SECRET"] = ClientSecret,
-            ["REDIRECT_URIS"] = string.Join(',', settings.RedirectUris.Append(TestRedirectUri)),
-            ["POST_LOGOUT_REDIRECT_URIS"] = string.Join(',', settings.PostLogoutRedirectUris.DefaultIfEmpty("http://127.0.0.1:9/")),
-            ["JWKS_FILE"] = jwksFile,
-            ["ROTATE_REFRESH_TOKENS"] = settings.RotateRefreshTokens ? "true" : "false",
-        };
-        Add(env, "AUTO_LOGIN", settings.AutoLogin);
-        Add(env, "ACCESS_TOKEN_RESOURCE", settings.AccessTokenResource);
-        Add(env, "ACCESS_TOKEN_TTL", settings.AccessTokenTtl?.ToString(CultureInfo.InvariantCulture));
-        Add(env, "ID_TOKEN_TTL", settings.IdTokenTtl?.ToString(CultureInfo.InvariantCulture));
-        Add(env, "USERS_FILE", settings.UsersFile);
-        Add(env, "BACKCHANNEL_LOGOUT_URI", settings.BackchannelLogoutUri);
-        Add(env, "TOKEN_AUTH_METHOD", settings.TokenAuthMethod);
+            var env = new Dictionary<string, string>
+            {
+                ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
+                ["HOST"] = "127.0.0.1",
+                ["ISSUER"] = $"http://localhost:{port}",
+                ["CLIENT_ID"] = ClientId,
+                ["CLIENT_SECRET"] = ClientSecret,
+                ["REDIRECT_URIS"] = string.Join(',', settings.RedirectUris.Append(TestRedirectUri)),
+                ["POST_LOGOUT_REDIRECT_URIS"] = string.Join(',', settings.PostLogoutRedirectUris.DefaultIfEmpty("http://127.0.0.1:9/")),
+                ["JWKS_FILE"] = jwksFile,
+                ["ROTATE_REFRESH_TOKENS"] = settings.RotateRefreshTokens ? "true" : "false",
+            };
+            Add(env, "AUTO_LOGIN", settings.AutoLogin);
+            Add(env, "ACCESS_TOKEN_RESOURCE", settings.AccessTokenResource);
+            Add(env, "ACCESS_TOKEN_TTL", settings.AccessTokenTtl?.ToString(CultureInfo.InvariantCulture));
+            Add(env, "ID_TOKEN_TTL", settings.IdTokenTtl?.ToString(CultureInfo.InvariantCulture));
+            Add(env, "USERS_FILE", settings.UsersFile);
+            Add(env, "BACKCHANNEL_LOGOUT_URI", settings.BackchannelLogoutUri);
+            Add(env, "TOKEN_AUTH_METHOD", settings.TokenAuthMethod);
 
-        var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
-        var provider = new OidcProvider(process, directory, port, key);
-        await process.WaitForOutputAsync("oidc-provider listening on", TimeSpan.FromSeconds(20));
-        return provider;
+            var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
+            try
+            {
+                // Printed once the server listens: an answer on the port could come from whoever took it.
+                await process.WaitForOutputAsync("oidc-provider listening on", TimeSpan.FromSeconds(20));
+            }
+            catch
+            {
+                await process.DisposeAsync();
+                throw;
+            }
+
+            return new OidcProvider(process, directory, port, key);
+        });
 
         static void Add(Dictionary<string, string> env, string name, string? value)
         {

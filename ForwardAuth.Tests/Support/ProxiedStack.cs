@@ -21,8 +21,10 @@ public abstract class ProxiedStack
     [OneTimeSetUp]
     public async Task StartStack()
     {
-        var caddyPort = TestPaths.FreePort();
-        var site = $"http://127.0.0.1:{caddyPort.ToString(CultureInfo.InvariantCulture)}";
+        // Caddy's address goes into the provider's redirect URIs, and Caddy forwards to the replica processes started
+        // with them: its port is held until Caddy starts (a child process cannot be handed a bound socket).
+        using var caddyPort = PortReservation.Take();
+        var site = $"http://127.0.0.1:{caddyPort.Port.ToString(CultureInfo.InvariantCulture)}";
         Redis = await RedisServer.StartAsync();
         Provider = await OidcProvider.StartAsync(new OidcProvider.Settings
         {

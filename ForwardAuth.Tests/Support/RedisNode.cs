@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace ForwardAuth.Tests.Support;
 
@@ -93,34 +91,8 @@ internal sealed class RedisNode : IAsyncDisposable
         }
     }
 
-    /// <summary>A port P below the ephemeral range whose cluster bus port P+10000 is free too (Redis Cluster).</summary>
-    public static int FreePortWithBus()
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            var port = Random.Shared.Next(10_000, 22_000);
-            if (IsFree(port) && IsFree(port + 10_000))
-            {
-                return port;
-            }
-        }
-
-        throw new InvalidOperationException("no free port pair (P, P+10000) found in 10000-32000");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    /// <summary>A port P below the ephemeral range whose cluster bus port P+10000 is free too (Redis Cluster); both are given out.</summary>
+    public static int FreePortWithBus() => Ports.FreePair(10_000, 22_000, 10_000);
 
     /// <summary>The process's last output lines, for failure messages.</summary>
     public string Tail(int lines = 15) =>

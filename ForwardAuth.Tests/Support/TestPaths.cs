@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 
 namespace ForwardAuth.Tests.Support;
@@ -12,12 +11,8 @@ internal static class TestPaths
 
     public static string ProviderDirectory => Path.Combine(RepoRoot, "examples", "local", "oidc-provider");
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A port for a server process to bind (see <see cref="Ports"/>: unique in this process, outside the ephemeral range).</summary>
+    public static int FreePort() => Ports.Free();
 
     public static string NewTempDirectory(string name)
     {

@@ -70,6 +70,15 @@ internal abstract record AuthOutcome
         public override string? DecisionLabel => null;
     }
 
+    /// <summary>
+    /// The shared store cannot guarantee what this step needs right now (single use under
+    /// <c>replayProtection: closed</c> while Redis is unreachable): 503 with <c>Retry-After</c>, nothing created.
+    /// </summary>
+    public sealed record TryAgainLater(string Reason) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
     /// <summary>The request cannot be judged (malformed, or a refused logout token): 400 with the reason.</summary>
     public sealed record BadRequest(string Reason) : AuthOutcome
     {

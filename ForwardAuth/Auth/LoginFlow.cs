@@ -1,7 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Oidc;
 using ForwardAuth.Observability;
@@ -43,7 +42,7 @@ internal sealed class LoginFlow(
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var pkce = Pkce.Create();
         var redirectUri = RedirectUriFor(origin);
-        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, CacheKeys.Hash(binding), time.GetUtcNow());
+        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow());
         var state = await logins.CreateAsync(record, cancellationToken).ConfigureAwait(false);
         var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
         var loginId = LoginStore.IdOf(state);
@@ -74,7 +73,7 @@ internal sealed class LoginFlow(
 
         // Bound to the browser that started it: checked before the state is consumed, so a stolen state cannot burn it.
         var binding = readCookie(bindingCookieName);
-        if (binding is null || !FixedTimeEquals(CacheKeys.Hash(binding), pending.BindingHash))
+        if (binding is null || !FixedTimeEquals(StoreKeys.Hash(binding), pending.BindingHash))
         {
             return Fail(403, "other_browser", "this login was started in another browser", bindingCookieName);
         }
@@ -126,10 +125,16 @@ internal sealed class LoginFlow(
             var jti = idToken.TryGetPayloadValue<string>("jti", out var j) && !string.IsNullOrEmpty(j) ? j : response.IdentityToken;
             var ttl = idToken.ValidTo - time.GetUtcNow().UtcDateTime + TokenValidator.ClockSkew;
             ttl = ttl > options.JtiCacheTtl ? options.JtiCacheTtl : ttl;
-            if (!await replay.TryUseOnceAsync("id_token:" + jti, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
+            switch (await replay.TryUseOnceAsync("id_token:" + jti, ttl > TimeSpan.Zero ? ttl : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
             {
-                metrics.ReplayRejections.WithLabels("id_token").Inc();
-                return Fail(403, "id_token_replay", "this ID token was already used (replay)", bindingCookieName);
+                case SingleUse.Replayed:
+                    metrics.ReplayRejections.WithLabels("id_token").Inc();
+                    return Fail(403, "id_token_replay", "this ID token was already used (replay)", bindingCookieName);
+                case SingleUse.CannotGuarantee:
+                    const string reason = "the ID token's single use cannot be guaranteed while the shared store is unreachable (replayProtection: closed)";
+                    Log.StoreUnavailable(logger, "callback", reason);
+                    metrics.LoginsFailed.WithLabels("store_unavailable").Inc();
+                    return new AuthOutcome.TryAgainLater(reason);
             }
         }
 

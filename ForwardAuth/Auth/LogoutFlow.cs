@@ -1,4 +1,3 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Observability;
 using ForwardAuth.Oidc;
@@ -28,15 +27,8 @@ internal sealed class LogoutFlow(
         if (session is not null)
         {
             idToken = session.Record.IdToken;
-            try
-            {
-                await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
-            }
-            catch (CacheUnavailableException e)
-            {
-                // The cookie is still cleared; the store could not record the revocation.
-                Log.StoreUnavailable(logger, "logout", e.Message);
-            }
+            // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
+            await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
 
             if (session.Record.RefreshToken is { } refreshToken
                 && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken).ConfigureAwait(false) is { } revokeError)
@@ -69,10 +61,15 @@ internal sealed class LogoutFlow(
 
         var token = check.Token!;
         var jti = token.GetPayloadValue<string>("jti");
-        if (!await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, cancellationToken).ConfigureAwait(false))
+        switch (await replay.TryUseOnceAsync("logout_token:" + jti, options.JtiCacheTtl, cancellationToken).ConfigureAwait(false))
         {
-            metrics.ReplayRejections.WithLabels("logout_token").Inc();
-            return Refuse("this logout_token was already used");
+            case SingleUse.Replayed:
+                metrics.ReplayRejections.WithLabels("logout_token").Inc();
+                return Refuse("this logout_token was already used");
+            case SingleUse.CannotGuarantee:
+                const string reason = "the logout_token's single use cannot be guaranteed while the shared store is unreachable (replayProtection: closed)";
+                Log.StoreUnavailable(logger, "back-channel logout", reason);
+                return new AuthOutcome.TryAgainLater(reason);
         }
 
         var sid = token.TryGetPayloadValue<string>("sid", out var s) ? s : null;

@@ -8,11 +8,13 @@ namespace ForwardAuth.Cache;
 /// Redis; writes go to Redis (which announces them on the <see cref="InvalidationChannel"/>), then L1; every
 /// announcement from another replica drops the local copy at once. L1 is trusted only while invalidations can reach
 /// it: subscribed, the link up and the circuit closed — when the link drops it is flushed (messages may be lost), and
-/// again when it returns. Single-use markers and leases never touch L1.
+/// again when it returns. Atomic operations (add-if-absent, get-and-delete, renew/delete-if-value) pass straight down
+/// and drop the key's L1 entries first: by construction their answer never comes from L1.
 /// </summary>
 /// <remarks>
 /// L1 sits above the circuit breaker: its hits never touch Redis, so they neither count as Redis successes nor wait
 /// on a hung Redis; misses and writes go through the breaker to Redis or, while it is open, to the memory fallback.
+/// The pub/sub subscription is made by the store's hosted service (<see cref="StoreBackgroundService"/>).
 /// </remarks>
 internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 {
@@ -25,6 +27,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ForwardAuthMetrics? _metrics;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _invalidationCount;
     private volatile bool _subscribed;
     private volatile bool _linkUp;
@@ -51,22 +54,20 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         {
             breaker.StateChanged += (_, to) => Flush("circuit breaker " + to.ToString().ToLowerInvariant());
         }
-
-        Ready = SubscribeUntilDoneAsync();
     }
 
     public string Name => "hybrid";
 
     public MemoryCacheBackend Local => _local;
 
-    /// <summary>Completes once the invalidation channel is subscribed (retried until Redis is there).</summary>
-    public Task Ready { get; }
+    /// <summary>Completes once the invalidation channel is subscribed (<see cref="SubscribeAsync"/>); until then L1 is unused.</summary>
+    public Task Ready => _ready.Task;
 
     private bool LocalUsable => _subscribed && _linkUp && (_breaker is null || _breaker.State == CircuitState.Closed);
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        var usable = LocalUsable && !CacheKeys.IsSingleUse(key);
+        var usable = LocalUsable;
         if (usable && await _local.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
         {
             _metrics?.LocalCacheHits.Inc();
@@ -88,7 +89,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     {
         await ForgetAsync(key).ConfigureAwait(false);
         await _remote.SetAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
-        if (LocalUsable && !CacheKeys.IsSingleUse(key))
+        if (LocalUsable)
         {
             await _local.SetAsync(key, value, ttl < _localTtl ? ttl : _localTtl, cancellationToken).ConfigureAwait(false);
         }
@@ -107,7 +108,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     /// </summary>
     public async Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default)
     {
-        var usable = LocalUsable && !CacheKeys.IsSingleUse(key);
+        var usable = LocalUsable;
         if (usable)
         {
             if (await _local.GetAsync(ExistenceKey(key), cancellationToken).ConfigureAwait(false) is [var known])
@@ -132,10 +133,11 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         return exists;
     }
 
-    public async Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    // The atomic operations: straight to the store below, never answered from L1.
+    public async Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default)
     {
         await ForgetAsync(key).ConfigureAwait(false);
-        return await _remote.AddIfAbsentAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
+        return await _remote.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default)
@@ -153,11 +155,17 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         await _local.DeleteAsync(ExistenceKey(key)).ConfigureAwait(false);
     }
 
-    public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        _remote.RenewIfValueAsync(key, expected, ttl, cancellationToken);
+    public async Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        await ForgetAsync(key).ConfigureAwait(false);
+        return await _remote.RenewIfValueAsync(key, expected, ttl, cancellationToken).ConfigureAwait(false);
+    }
 
-    public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
-        _remote.DeleteIfValueAsync(key, expected, cancellationToken);
+    public async Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default)
+    {
+        await ForgetAsync(key).ConfigureAwait(false);
+        return await _remote.DeleteIfValueAsync(key, expected, cancellationToken).ConfigureAwait(false);
+    }
 
     public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         _remote.SetAddAsync(key, member, ttl, cancellationToken);
@@ -171,12 +179,27 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         await _local.ClearAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) =>
-        await _remote.HealthAsync(cancellationToken).ConfigureAwait(false) with { Entries = _local.Count };
+    public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => _remote.HealthAsync(cancellationToken);
 
-    private async Task SubscribeUntilDoneAsync()
+    /// <summary>
+    /// Subscribes to the invalidation channel, retrying until Redis is there (called once, by the store's hosted service).
+    /// </summary>
+    public async Task SubscribeAsync(CancellationToken stoppingToken)
     {
-        var multiplexer = await _connection.GetAsync().ConfigureAwait(false);
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
+        try
+        {
+            await SubscribeUntilDoneAsync(stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down before Redis was ever there.
+        }
+    }
+
+    private async Task SubscribeUntilDoneAsync(CancellationToken stoppingToken)
+    {
+        var multiplexer = await _connection.GetAsync().WaitAsync(stoppingToken).ConfigureAwait(false);
         multiplexer.ConnectionFailed += (_, e) =>
         {
             _linkUp = false;
@@ -189,20 +212,21 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
             _linkUp = multiplexer.IsConnected;
         };
 
-        while (!_stopping.IsCancellationRequested)
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 await multiplexer.GetSubscriber().SubscribeAsync(_invalidations.Channel, (_, message) => OnInvalidation(message)).ConfigureAwait(false);
                 Interlocked.Increment(ref _invalidationCount);
-                await _local.ClearAsync().ConfigureAwait(false);
+                await _local.ClearAsync(CancellationToken.None).ConfigureAwait(false);
                 _subscribed = true;
                 _linkUp = true;
+                _ready.TrySetResult();
                 return;
             }
             catch (Exception e) when (RedisErrors.IsOutage(e))
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
             }
         }
     }
@@ -230,6 +254,6 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         Log.LocalCacheFlushed(_logger, reason);
     }
 
-    // Registered under two service types, so disposed twice: cancelling is idempotent, disposing the source is not.
+    // Stops background work still running (the container disposes it); cancelling is idempotent, disposing the source is not.
     public async ValueTask DisposeAsync() => await _stopping.CancelAsync().ConfigureAwait(false);
 }

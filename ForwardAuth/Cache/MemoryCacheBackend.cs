@@ -59,9 +59,13 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
     }
 
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(new CacheHealth(true, TimeSpan.Zero, null, _entries.Count));
+        Task.FromResult(new CacheHealth(true, TimeSpan.Zero, null));
 
-    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default)
+    // By itself the memory store is the whole store of its (single) replica: every guarantee holds.
+    public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) =>
+        Task.FromResult(TryAdd(key, value, ttl) ? AddResult.Added : AddResult.AlreadyPresent);
+
+    private bool TryAdd(string key, byte[] value, TimeSpan ttl)
     {
         var entry = NewEntry(value, ttl);
         MakeRoom();
@@ -71,19 +75,19 @@ internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100
             {
                 if (!IsExpired(existing))
                 {
-                    return Task.FromResult(false);
+                    return false;
                 }
 
                 if (_entries.TryUpdate(key, entry, existing))
                 {
                     Interlocked.Add(ref _bytes, entry.Value.Length - existing.Value.Length);
-                    return Task.FromResult(true);
+                    return true;
                 }
             }
             else if (_entries.TryAdd(key, entry))
             {
                 Interlocked.Add(ref _bytes, entry.Value.Length);
-                return Task.FromResult(true);
+                return true;
             }
         }
     }

@@ -10,8 +10,6 @@ internal sealed class MeteredCacheBackend(ICacheBackend inner, ForwardAuthMetric
 {
     public string Name => inner.Name;
 
-    public ICacheBackend Inner => inner;
-
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
         var value = await inner.GetAsync(key, cancellationToken).ConfigureAwait(false);
@@ -34,8 +32,8 @@ internal sealed class MeteredCacheBackend(ICacheBackend inner, ForwardAuthMetric
 
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => inner.HealthAsync(cancellationToken);
 
-    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        inner.AddIfAbsentAsync(key, value, ttl, cancellationToken);
+    public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) =>
+        inner.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken);
 
     public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => inner.GetAndDeleteAsync(key, cancellationToken);
 

@@ -2,8 +2,8 @@ namespace ForwardAuth.Cache;
 
 /// <summary>
 /// Writes made to the memory fallback while Redis was unreachable, kept in order (bounded: the oldest are dropped and
-/// counted) and replayed to Redis when the circuit closes, each with what is left of its TTL — so a session created
-/// or revoked during the outage is known to every replica afterwards.
+/// counted) and replayed to Redis when the circuit closes, each with what is left of its TTL — so a write made
+/// during the outage is known to every replica afterwards.
 /// </summary>
 internal sealed class OutageJournal(int capacity, TimeProvider time)
 {
@@ -33,6 +33,16 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
 
     public void Delete(string key) => Append(new Entry(Operation.Delete, key, null, DateTimeOffset.MaxValue));
 
+    /// <summary>Everything under the prefix is cleared: what was journalled before no longer matters.</summary>
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _entries.Clear();
+            _entries.AddLast(new Entry(Operation.Clear, "", null, DateTimeOffset.MaxValue));
+        }
+    }
+
     public void SetAdd(string key, string member, TimeSpan ttl) =>
         Append(new Entry(Operation.SetAdd, key, System.Text.Encoding.UTF8.GetBytes(member), time.GetUtcNow() + ttl));
 
@@ -53,6 +63,9 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
                     case Operation.Delete:
                         await target.DeleteAsync(entry.Key, cancellationToken).ConfigureAwait(false);
                         break;
+                    case Operation.Clear:
+                        await target.ClearAsync(cancellationToken).ConfigureAwait(false);
+                        break;
                     case Operation.Set when ttl > TimeSpan.Zero:
                         await target.SetAsync(entry.Key, entry.Value!, ttl, cancellationToken).ConfigureAwait(false);
                         break;
@@ -60,7 +73,7 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
                         await target.SetAddAsync(entry.Key, System.Text.Encoding.UTF8.GetString(entry.Value!), ttl, cancellationToken).ConfigureAwait(false);
                         break;
                     case Operation.AddIfAbsent when ttl > TimeSpan.Zero:
-                        await target.AddIfAbsentAsync(entry.Key, entry.Value!, ttl, cancellationToken).ConfigureAwait(false);
+                        await target.AddIfAbsentAsync(entry.Key, entry.Value!, ttl, Guarantee.BestEffort, cancellationToken).ConfigureAwait(false);
                         break;
                 }
 
@@ -124,6 +137,7 @@ internal sealed class OutageJournal(int capacity, TimeProvider time)
         AddIfAbsent,
         Delete,
         SetAdd,
+        Clear,
     }
 
     private sealed record Entry(Operation Operation, string Key, byte[]? Value, DateTimeOffset ExpiresAt);

@@ -25,24 +25,32 @@ internal sealed class RedisCacheBackend(
     public string Name => "redis";
 
     public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default) =>
-        Run("get", async db => (byte[]?)await db.StringGetAsync(Full(key), _readFlags).ConfigureAwait(false));
+        Run("get", async db => (byte[]?)await db.StringGetAsync(Full(key), _readFlags).ConfigureAwait(false), cancellationToken);
 
     public Task SetAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run("set", db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl)));
+        Run("set", db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl)), cancellationToken);
 
     public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        Run("delete", db => Announced(db, key, db.KeyDeleteAsync(Full(key))));
+        Run("delete", db => Announced(db, key, db.KeyDeleteAsync(Full(key))), cancellationToken);
 
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
-        Run("exists", db => db.KeyExistsAsync(Full(key), _readFlags));
+        Run("exists", db => db.KeyExistsAsync(Full(key), _readFlags), cancellationToken);
 
-    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run("add_if_absent", db => Announced(db, key, db.StringSetAsync(Full(key), value, ttl, When.NotExists)));
+    // Redis decides for every replica: the guarantee always holds here.
+    public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) =>
+        Run("add_if_absent", async db =>
+            await Announced(db, key, db.StringSetAsync(Full(key), value, ttl, When.NotExists)).ConfigureAwait(false) ? AddResult.Added : AddResult.AlreadyPresent, cancellationToken);
 
     public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) =>
-        Run("get_and_delete", async db => (byte[]?)await Announced(db, key, db.StringGetDeleteAsync(Full(key))).ConfigureAwait(false));
+        Run("get_and_delete", async db =>
+            (byte[]?)await Announced(db, key, db.ScriptEvaluateAsync(GetAndDeleteScript, [Full(key)])).ConfigureAwait(false), cancellationToken);
 
-    // Compare-and-act on one key, atomically (a lease must only be renewed or released by its holder).
+    // Every command below exists since Redis 2.6 (EVAL, SET NX PX, PEXPIRE): the floor is Redis 5.0 (no GETDEL, which
+    // is 6.2+). Each script touches one key, so it stays in one Cluster slot.
+    private const string GetAndDeleteScript =
+        "local v = redis.call('GET', KEYS[1]) if v then redis.call('DEL', KEYS[1]) end return v";
+
+    // Compare-and-act on one key, atomically (only the holder of a value may renew or release it).
     private const string RenewIfValueScript =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
@@ -50,10 +58,12 @@ internal sealed class RedisCacheBackend(
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
     public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
-        Run("renew_if_value", async db => (long)await db.ScriptEvaluateAsync(RenewIfValueScript, [Full(key)], [expected, (long)ttl.TotalMilliseconds]).ConfigureAwait(false) == 1);
+        Run("renew_if_value", async db =>
+            (long)await db.ScriptEvaluateAsync(RenewIfValueScript, [Full(key)], [expected, (long)ttl.TotalMilliseconds]).ConfigureAwait(false) == 1, cancellationToken);
 
     public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
-        Run("delete_if_value", async db => (long)await db.ScriptEvaluateAsync(DeleteIfValueScript, [Full(key)], [expected]).ConfigureAwait(false) == 1);
+        Run("delete_if_value", async db =>
+            (long)await Announced(db, key, db.ScriptEvaluateAsync(DeleteIfValueScript, [Full(key)], [expected])).ConfigureAwait(false) == 1, cancellationToken);
 
     public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Run("set_add", async db =>
@@ -62,10 +72,11 @@ internal sealed class RedisCacheBackend(
             var expire = db.KeyExpireAsync(Full(key), ttl);
             await Task.WhenAll(add, expire).ConfigureAwait(false);
             return true;
-        });
+        }, cancellationToken);
 
     public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
-        Run("set_members", async db => (IReadOnlyCollection<string>)(await db.SetMembersAsync(Full(key)).ConfigureAwait(false)).Select(m => m.ToString()).ToList());
+        Run("set_members", async db =>
+            (IReadOnlyCollection<string>)(await db.SetMembersAsync(Full(key)).ConfigureAwait(false)).Select(m => m.ToString()).ToList(), cancellationToken);
 
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
@@ -118,10 +129,10 @@ internal sealed class RedisCacheBackend(
 
     private string Full(string key) => connection.KeyPrefix + key;
 
-    // The write and its announcement are pipelined; single-use markers are never in any L1, so need no announcement.
+    // The write and its announcement are pipelined, so every other replica drops its L1 copy (or L1 absence) of the key.
     private async Task<T> Announced<T>(IDatabase db, string key, Task<T> write)
     {
-        if (invalidations is null || CacheKeys.IsSingleUse(key))
+        if (invalidations is null)
         {
             return await write.ConfigureAwait(false);
         }
@@ -132,16 +143,23 @@ internal sealed class RedisCacheBackend(
         return result;
     }
 
-    private async Task<T> Run<T>(string operation, Func<IDatabase, Task<T>> command)
+    // StackExchange.Redis takes no per-call token: a cancelled request stops waiting (the command itself completes or
+    // times out in the multiplexer). A cancellation is the caller's, not an outage: it propagates as is.
+    private async Task<T> Run<T>(string operation, Func<IDatabase, Task<T>> command, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = "error";
         try
         {
-            var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout).ConfigureAwait(false);
-            var result = await command(multiplexer.GetDatabase()).WaitAsync(_commandTimeout).ConfigureAwait(false);
+            var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+            var result = await command(multiplexer.GetDatabase()).WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             outcome = "success";
             return result;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            outcome = "cancelled";
+            throw;
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {

@@ -121,6 +121,10 @@ internal sealed class RedisConnection : IAsyncDisposable
         {
             LastFailureHint = null;
             Log.RedisConnectionRestored(_logger, e.EndPoint?.ToString() ?? "?");
+            if (e.ConnectionType == ConnectionType.Interactive && e.EndPoint is { } endpoint)
+            {
+                LogVersion(multiplexer.GetServer(endpoint));
+            }
         };
         if (!multiplexer.IsConnected && RedisErrors.FromConnectLog(connectLog.ToString()) is var (endpoint, failureType, hint))
         {
@@ -129,8 +133,27 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
 
         Log.RedisCacheInitialized(_logger, _options.Address, _options.CacheMode.ToString().ToLowerInvariant(), _options.KeyPrefix, multiplexer.IsConnected);
+        foreach (var server in multiplexer.GetServers().Where(s => s.IsConnected))
+        {
+            LogVersion(server);
+        }
+
         return multiplexer;
     }
+
+    // The version StackExchange.Redis read (INFO server) when it connected; the service needs Redis 5.0 or later.
+    private void LogVersion(IServer server)
+    {
+        if (!server.IsConnected)
+        {
+            return;
+        }
+
+        var role = server.ServerType == ServerType.Cluster ? "cluster node" : server.IsReplica ? "replica" : "primary";
+        Log.RedisServerVersion(_logger, server.EndPoint.ToString() ?? "?", server.Version.ToString(), role, server.Version >= MinimumVersion);
+    }
+
+    private static readonly Version MinimumVersion = new(5, 0);
 
     /// <summary>StackExchange.Redis's connect log, kept (bounded) only to find a failure's cause; never logged as is.</summary>
     private sealed class ConnectLog : TextWriter

@@ -1,4 +1,3 @@
-using ForwardAuth.Configuration;
 using ForwardAuth.Observability;
 
 namespace ForwardAuth.Cache;
@@ -8,8 +7,9 @@ namespace ForwardAuth.Cache;
 /// they go to Redis; an outage failure is counted and the call is served from memory instead. While OPEN every call
 /// goes to memory at once, writes are journalled, and a background probe tests Redis after
 /// <c>circuitBreakerTimeout</c> (while closed, the same monitor PINGs every <c>healthCheckInterval</c>); when the circuit closes the journal is replayed so every replica learns what happened
-/// during the outage. Single-use markers fall back to per-replica memory (<c>replayProtection: local</c>) or are
-/// refused (<c>closed</c>).
+/// during the outage. Atomic operations fall back to this replica's memory too, except an add-if-absent that requires
+/// <see cref="Guarantee.AcrossReplicas"/>: that one answers <see cref="AddResult.CannotGuarantee"/>. The background
+/// monitor runs in the store's hosted service (<see cref="StoreBackgroundService"/>), never from the constructor.
 /// </summary>
 internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
 {
@@ -17,7 +17,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly MemoryCacheBackend _fallback;
     private readonly CircuitBreaker _breaker;
     private readonly OutageJournal _journal;
-    private readonly ReplayProtection _replayProtection;
     private readonly TimeProvider _time;
     private readonly TimeSpan _openTimeout;
     private readonly ILogger _logger;
@@ -30,7 +29,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         MemoryCacheBackend fallback,
         CircuitBreaker breaker,
         OutageJournal journal,
-        ReplayProtection replayProtection,
         TimeSpan openTimeout,
         TimeSpan healthInterval,
         TimeProvider time,
@@ -43,7 +41,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         _fallback = fallback;
         _breaker = breaker;
         _journal = journal;
-        _replayProtection = replayProtection;
         _openTimeout = openTimeout;
         _time = time;
         _logger = logger;
@@ -53,7 +50,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             Log.OutageJournalFull(_logger);
             _metrics?.JournalDropped.Inc();
         };
-        _ = MonitorAsync();
     }
 
     public string Name => _primary.Name;
@@ -99,19 +95,19 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken = default) =>
         Run(p => p.ExistsAsync(key, cancellationToken), () => _fallback.ExistsAsync(key, cancellationToken));
 
-    public Task<bool> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+    public Task<AddResult> AddIfAbsentAsync(string key, byte[] value, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken = default) =>
         Run(
-            p => p.AddIfAbsentAsync(key, value, ttl, cancellationToken),
+            p => p.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken),
             async () =>
             {
-                if (CacheKeys.IsSingleUse(key) && _replayProtection == ReplayProtection.Closed)
+                // Only this replica's memory could decide now: not what the caller asked for.
+                if (guarantee == Guarantee.AcrossReplicas)
                 {
-                    Log.SingleUseRefusedWhileOpen(_logger);
-                    throw new CacheUnavailableException("Redis unavailable and replayProtection is closed: single-use markers are not kept per replica");
+                    return AddResult.CannotGuarantee;
                 }
 
-                var added = await _fallback.AddIfAbsentAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
-                if (added)
+                var added = await _fallback.AddIfAbsentAsync(key, value, ttl, guarantee, cancellationToken).ConfigureAwait(false);
+                if (added == AddResult.Added)
                 {
                     _journal.AddIfAbsent(key, value, ttl);
                 }
@@ -157,11 +153,21 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) =>
         Run(p => p.SetMembersAsync(key, cancellationToken), () => _fallback.SetMembersAsync(key, cancellationToken));
 
-    public async Task ClearAsync(CancellationToken cancellationToken = default)
-    {
-        await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
-        await _primary.ClearAsync(cancellationToken).ConfigureAwait(false);
-    }
+    // While Redis is unreachable the clear is journalled like any write, and replayed in order.
+    public Task ClearAsync(CancellationToken cancellationToken = default) =>
+        Run(
+            async p =>
+            {
+                await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
+                await p.ClearAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            },
+            async () =>
+            {
+                await _fallback.ClearAsync(cancellationToken).ConfigureAwait(false);
+                _journal.Clear();
+                return true;
+            });
 
     /// <summary>Asks Redis directly (a health check must tell the truth, not the fallback's).</summary>
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default) => _primary.HealthAsync(cancellationToken);
@@ -170,7 +176,7 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     {
         if (!_breaker.TryAcquire(out var probe))
         {
-            _metrics?.FallbackOperations.WithLabels(OperationName(operation)).Inc();
+            _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }
 
@@ -183,8 +189,8 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         catch (CacheUnavailableException e)
         {
             _breaker.OnFailure(probe);
-            Log.StoreUnavailable(_logger, OperationName(operation), e.Message);
-            _metrics?.FallbackOperations.WithLabels(OperationName(operation)).Inc();
+            Log.StoreUnavailable(_logger, OperationNames.Of(operation), e.Message);
+            _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }
         catch
@@ -193,13 +199,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             throw;
         }
     }
-
-    // "GetAndDeleteAsync" → "get_and_delete": the label of the operation in metrics and logs. Computed once per
-    // operation: while the breaker is open every call is a fallback and asks for its label.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> OperationNames = new(StringComparer.Ordinal);
-
-    private static string OperationName(string member) => OperationNames.GetOrAdd(member, static m =>
-        string.Concat(m.Replace("Async", "", StringComparison.Ordinal).Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString())));
 
     private void OnStateChanged(CircuitState from, CircuitState to)
     {
@@ -221,22 +220,26 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
-    // Continuous health checking: a PING through the breaker every interval while closed — so a hung Redis is
-    // noticed even when every read is an L1 hit — and, while open, a probe after each timeout even without traffic.
-    private async Task MonitorAsync()
+    /// <summary>
+    /// Continuous health checking until <paramref name="stoppingToken"/> (the hosted service's) or disposal: a PING
+    /// through the breaker every interval while closed — so a hung Redis is noticed even when every read is an L1 hit —
+    /// and, while open, a probe after each timeout even without traffic.
+    /// </summary>
+    public async Task RunMonitorAsync(CancellationToken stoppingToken)
     {
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
         try
         {
-            while (!_stopping.IsCancellationRequested)
+            while (!stopping.IsCancellationRequested)
             {
                 var open = _breaker.State == CircuitState.Open;
-                await Task.Delay(open ? _openTimeout : _healthInterval, _time, _stopping.Token).ConfigureAwait(false);
+                await Task.Delay(open ? _openTimeout : _healthInterval, _time, stopping.Token).ConfigureAwait(false);
                 if (!_breaker.TryAcquire(out var probe))
                 {
                     continue;
                 }
 
-                var health = await _primary.HealthAsync(_stopping.Token).ConfigureAwait(false);
+                var health = await _primary.HealthAsync(stopping.Token).ConfigureAwait(false);
                 if (health.Healthy)
                 {
                     _breaker.OnSuccess(probe);
@@ -283,6 +286,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
     }
 
-    // Registered under two service types, so disposed twice: cancelling is idempotent, disposing the source is not.
+    // Stops background work still running (the container disposes it); cancelling is idempotent, disposing the source is not.
     public async ValueTask DisposeAsync() => await _stopping.CancelAsync().ConfigureAwait(false);
 }

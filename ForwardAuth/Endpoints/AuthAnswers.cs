@@ -33,9 +33,6 @@ internal static class AuthAnswers
 
                 return Task.CompletedTask;
 
-            case AuthOutcome.Deny:
-                return Responses.Json(response, StatusCodes.Status403Forbidden, "forbidden", "you are signed in but not allowed to access this resource");
-
             case AuthOutcome.LoginRequired required:
                 response.Headers["X-Auth-Redirect"] = required.LoginUrl;
                 response.Headers.WWWAuthenticate = required.InvalidToken
@@ -67,10 +64,27 @@ internal static class AuthAnswers
                 Responses.Redirect(response, StatusCodes.Status302Found, signedOut.RedirectUrl);
                 return Task.CompletedTask;
 
+            default:
+                return WriteAsync(response, outcome);
+        }
+    }
+
+    /// <summary>The outcomes whose answer depends on nothing of the request (no cookie, no origin).</summary>
+    public static Task WriteAsync(HttpResponse response, AuthOutcome outcome)
+    {
+        switch (outcome)
+        {
+            case AuthOutcome.Deny:
+                return Responses.Json(response, StatusCodes.Status403Forbidden, "forbidden", "you are signed in but not allowed to access this resource");
+
             case AuthOutcome.BackchannelLoggedOut:
                 response.StatusCode = StatusCodes.Status200OK;
                 Responses.NoStore(response);
                 return Task.CompletedTask;
+
+            case AuthOutcome.TryAgainLater:
+                response.Headers.RetryAfter = "5";
+                return Responses.Json(response, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "the session store is unavailable; try again shortly");
 
             case AuthOutcome.BadRequest bad:
                 return Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", bad.Reason);

@@ -1,5 +1,4 @@
 using ForwardAuth.Auth;
-using ForwardAuth.Configuration;
 using Microsoft.AspNetCore.Mvc;
 
 namespace ForwardAuth.Endpoints;
@@ -10,20 +9,11 @@ namespace ForwardAuth.Endpoints;
 /// </summary>
 internal static class BackchannelLogoutEndpoint
 {
-    public static async Task HandleAsync(HttpContext context, [FromServices] LogoutFlow logout, [FromServices] ForwardAuthOptions options)
+    public static async Task HandleAsync(HttpContext context, [FromServices] LogoutFlow logout)
     {
         var logoutToken = context.Request.HasFormContentType
             ? (await context.Request.ReadFormAsync(context.RequestAborted))["logout_token"].ToString()
             : "";
-        var outcome = await logout.BackchannelAsync(logoutToken, context.RequestAborted);
-        if (outcome is AuthOutcome.BackchannelLoggedOut)
-        {
-            context.Response.StatusCode = StatusCodes.Status200OK;
-            Responses.NoStore(context.Response);
-        }
-        else if (outcome is AuthOutcome.BadRequest bad)
-        {
-            await Responses.Json(context.Response, StatusCodes.Status400BadRequest, "invalid_request", bad.Reason);
-        }
+        await AuthAnswers.WriteAsync(context.Response, await logout.BackchannelAsync(logoutToken, context.RequestAborted));
     }
 }

@@ -1,15 +1,14 @@
-using ForwardAuth.Cache;
-using ForwardAuth.Configuration;
+using ForwardAuth.Observability;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace ForwardAuth.Endpoints;
 
 /// <summary>
-/// On ASP.NET health checks (<see cref="Observability.ProviderHealthCheck"/>, <see cref="Observability.CacheHealthCheck"/>):
-/// <c>/healthz</c> runs none (the process answers; never touches Redis); <c>/readyz</c> runs both — not ready until
-/// the provider's metadata is loaded, and a store outage is "degraded", still ready; <c>/health</c> is the reference
-/// document's JSON built from the same report.
+/// On ASP.NET health checks (<see cref="ProviderHealthCheck"/>, <see cref="CacheHealthCheck"/>): <c>/healthz</c> runs
+/// none (the process answers; never touches Redis); <c>/readyz</c> runs both — not ready until the provider's metadata
+/// is loaded, and a store outage (or an open breaker) is "degraded", still ready; <c>/health</c> is the reference
+/// document's JSON built from the same report and the store's diagnostics view.
 /// </summary>
 internal static class HealthEndpoints
 {
@@ -25,17 +24,13 @@ internal static class HealthEndpoints
 
     public static async Task<IResult> DetailedAsync(
         [FromServices] HealthCheckService checks,
-        [FromServices] ForwardAuthOptions options,
-        [FromServices] IServiceProvider services,
+        [FromServices] IStoreDiagnostics store,
         CancellationToken cancellationToken)
     {
         var report = await checks.CheckHealthAsync(cancellationToken);
-        var health = report.Entries.TryGetValue("cache", out var entry) && entry.Data.TryGetValue("health", out var h) && h is CacheHealth ch
-            ? ch
-            : new CacheHealth(false, null, entry.Description);
-        var memory = services.GetService<MemoryCacheBackend>();
-        var resilient = services.GetService<ResilientCacheBackend>();
-        var usesRedis = options.Redis.Enabled && options.Redis.CacheMode != CacheMode.Memory;
+        var cache = report.Entries.TryGetValue("cache", out var entry) ? entry : default;
+        var probe = cache.Data?.GetValueOrDefault(CacheHealthCheck.ProbeKey) as StoreProbe ?? new StoreProbe(false, null, cache.Description);
+        var snapshot = cache.Data?.GetValueOrDefault(CacheHealthCheck.SnapshotKey) as StoreSnapshot ?? store.Snapshot();
         var status = report.Status switch { HealthStatus.Healthy => "healthy", HealthStatus.Degraded => "degraded", _ => "unhealthy" };
         return Results.Json(new Dictionary<string, object?>
         {
@@ -43,33 +38,26 @@ internal static class HealthEndpoints
             ["provider"] = new { loaded = report.Entries.TryGetValue("provider", out var provider) && provider.Status == HealthStatus.Healthy },
             ["cache"] = new Dictionary<string, object?>
             {
-                ["mode"] = usesRedis ? options.Redis.CacheMode.ToString().ToLowerInvariant() : "memory",
-                ["redis"] = usesRedis ? RedisSection(health, services.GetRequiredService<RedisConnection>()) : null,
-                ["memory"] = memory is null ? null : new { entries = memory.Count, size = FormatBytes(memory.Bytes) },
-                ["local"] = services.GetService<HybridCacheBackend>() is { } hybrid ? new { entries = hybrid.Local.Count, size = FormatBytes(hybrid.Local.Bytes) } : null,
-                ["circuit_breaker"] = resilient is null ? null : new
-                {
-                    state = resilient.Breaker.State switch { CircuitState.Open => "open", CircuitState.HalfOpen => "half-open", _ => "closed" },
-                    failures = resilient.Breaker.ConsecutiveFailures,
-                },
-                ["outage_journal"] = resilient is null ? null : new { entries = resilient.Journal.Count, dropped = resilient.Journal.Dropped },
+                ["mode"] = snapshot.Mode,
+                ["redis"] = snapshot.Redis is { } redis ? RedisSection(probe, snapshot, redis) : null,
+                ["memory"] = new { entries = snapshot.MemoryEntries, size = FormatBytes(snapshot.MemoryBytes) },
+                ["local"] = snapshot.LocalEntries is { } local ? new { entries = local, size = FormatBytes(snapshot.LocalBytes ?? 0) } : null,
+                ["circuit_breaker"] = snapshot.Breaker is { } breaker ? new { state = breaker.State, failures = breaker.ConsecutiveFailures } : null,
+                ["outage_journal"] = snapshot.Journal is { } journal ? new { entries = journal.Entries, dropped = journal.Dropped } : null,
             },
         }, statusCode: status == "unhealthy" ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
     }
 
-    // StackExchange.Redis multiplexes one connection per node: the "pool" is those connections — active = connected,
-    // idle is always 0 (nothing waits in a pool), total = every known node.
-    private static object RedisSection(CacheHealth health, RedisConnection connection)
+    // "connected" is what the service acts on: Redis answers and the breaker lets calls through to it. StackExchange.Redis
+    // multiplexes one connection per node: the "pool" is those connections — active = connected, idle is always 0
+    // (nothing waits in a pool), total = every known node.
+    private static object RedisSection(StoreProbe probe, StoreSnapshot snapshot, RedisLinkSnapshot redis) => new
     {
-        var (connected, disconnected) = connection.ServerCounts();
-        return new
-        {
-            connected = health.Healthy,
-            latency = health.Latency is { } l ? $"{l.TotalMilliseconds:0.###}ms" : null,
-            pool = new { active = connected, idle = 0, total = connected + disconnected },
-            error = health.Problem,
-        };
-    }
+        connected = probe.Reachable && snapshot.BreakerClosed,
+        latency = probe.Latency is { } l ? $"{l.TotalMilliseconds:0.###}ms" : null,
+        pool = new { active = redis.ServersConnected, idle = 0, total = redis.ServersConnected + redis.ServersDisconnected },
+        error = probe.Problem ?? (snapshot.BreakerClosed ? null : CacheHealthCheck.BreakerProblem(snapshot)),
+    };
 
     private static string FormatBytes(long bytes) => bytes switch
     {

@@ -1,40 +1,34 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Observability;
 
 namespace ForwardAuth.Endpoints;
 
 /// <summary>
-/// Outages of a dependency become a clear 502/503 instead of a 500: the shared store unreachable while a login record
-/// must be written, or the provider unreachable. Never a stack trace, never a secret.
+/// The provider unreachable (an exception from its HTTP client or the discovery manager) becomes a clear 502 instead of
+/// a 500. Never a stack trace, never a secret. (The shared store never throws for an outage: what it cannot guarantee
+/// comes back from Auth as <c>AuthOutcome.TryAgainLater</c>, a 503.)
 /// </summary>
 internal static class OutageResponses
 {
-    public static IApplicationBuilder UseOutageResponses(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    public static IApplicationBuilder UseOutageResponses(this IApplicationBuilder app)
     {
-        try
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("ForwardAuth.Outages");
+        return app.Use(async (context, next) =>
         {
-            await next(context);
-        }
-        catch (CacheUnavailableException e) when (!context.Response.HasStarted)
-        {
-            Log.StoreUnavailable(Logger(context), context.Request.Path, e.Message);
-            context.Response.Clear();
-            context.Response.Headers.RetryAfter = "5";
-            await Responses.Json(context.Response, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "the session store is unavailable; try again shortly");
-        }
-        catch (Exception e) when (!context.Response.HasStarted && IsProviderOutage(e))
-        {
-            Log.ProviderUnavailable(Logger(context), e.GetType().Name);
-            context.Response.Clear();
-            await Responses.Json(context.Response, StatusCodes.Status502BadGateway, "provider_unavailable", "the OpenID provider could not be reached");
-        }
-    });
+            try
+            {
+                await next(context);
+            }
+            catch (Exception e) when (!context.Response.HasStarted && IsProviderOutage(e))
+            {
+                Log.ProviderUnavailable(logger, e.GetType().Name);
+                context.Response.Clear();
+                await Responses.Json(context.Response, StatusCodes.Status502BadGateway, "provider_unavailable", "the OpenID provider could not be reached");
+            }
+        });
+    }
 
     // ConfigurationManager reports an unreachable discovery document as InvalidOperationException (IDX20803).
     private static bool IsProviderOutage(Exception e) =>
         e is HttpRequestException || (e is InvalidOperationException && e.Message.Contains("IDX20803", StringComparison.Ordinal))
         || (e is TaskCanceledException && e.InnerException is TimeoutException);
-
-    private static ILogger Logger(HttpContext context) =>
-        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("ForwardAuth.Outages");
 }

@@ -50,11 +50,14 @@ internal sealed class ForwardAuthMetrics
         LocalCacheEntries = factory.CreateGauge("forwardauth_l1_entries", "Entries in the hybrid mode's local L1.");
         LocalCacheHits = factory.CreateCounter("forwardauth_l1_hits_total", "Reads served by the hybrid mode's local L1.");
         FallbackEntries = factory.CreateGauge("forwardauth_memory_entries", "Entries in the in-memory store (memory mode or the fallback).");
-        RedisConnected = factory.CreateGauge("forwardauth_redis_connected", "1 while the Redis multiplexer is connected.");
+        RedisConnected = factory.CreateGauge("forwardauth_redis_connected", "1 while the Redis multiplexer is connected and the circuit breaker is closed.");
         RedisConnections = factory.CreateGauge("forwardauth_redis_connections", "Redis server connections by state.",
             new GaugeConfiguration { LabelNames = ["state"] });
         ReplayProtectionMode = factory.CreateGauge("forwardauth_replay_protection", "Single-use marker policy while Redis is unreachable (1 for the active mode).",
             new GaugeConfiguration { LabelNames = ["mode"] });
+        Build = factory.CreateGauge("forwardauth_build_info", "The running build: version, commit (unknown without git metadata) and .NET runtime; always 1.",
+            new GaugeConfiguration { LabelNames = ["version", "commit", "framework"] });
+        Build.WithLabels(BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework).Set(1);
     }
 
     public CollectorRegistry Registry { get; }
@@ -83,6 +86,7 @@ internal sealed class ForwardAuthMetrics
     public Gauge RedisConnected { get; }
     public Gauge RedisConnections { get; }
     public Gauge ReplayProtectionMode { get; }
+    public Gauge Build { get; }
 
     // Performance: WithLabels hashes and allocates its label array on every call; the hot path's labelled children
     // (a decision per request, a Redis operation per store call) are looked up once per label value instead.

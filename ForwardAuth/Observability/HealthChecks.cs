@@ -1,4 +1,3 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Oidc;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -14,17 +13,32 @@ internal sealed class ProviderHealthCheck(ProviderMetadata metadata) : IHealthCh
 }
 
 /// <summary>
-/// The shared store: a PING to Redis. Unreachable is <em>degraded</em>, never unhealthy — the service still decides
-/// (memory fallback, sealed cookies), so a Redis outage must not take replicas out of their Service.
+/// The shared store: a PING to Redis, and what the circuit breaker believes. Unreachable, or the breaker open or
+/// half-open, is <em>degraded</em>, never unhealthy — the service still decides (memory fallback, sealed cookies), so
+/// a Redis outage must not take replicas out of their Service. The probe and snapshot go into the result's data for
+/// the health document.
 /// </summary>
-internal sealed class CacheHealthCheck(ICacheBackend cache) : IHealthCheck
+internal sealed class CacheHealthCheck(IStoreDiagnostics store) : IHealthCheck
 {
+    public const string ProbeKey = "probe";
+    public const string SnapshotKey = "snapshot";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var health = await cache.HealthAsync(cancellationToken).ConfigureAwait(false);
-        var data = new Dictionary<string, object> { ["health"] = health };
-        return health.Healthy
+        var probe = await store.ProbeAsync(cancellationToken).ConfigureAwait(false);
+        var snapshot = store.Snapshot();
+        var data = new Dictionary<string, object> { [ProbeKey] = probe, [SnapshotKey] = snapshot };
+        if (!probe.Reachable)
+        {
+            return HealthCheckResult.Degraded(probe.Problem ?? "store unreachable", data: data);
+        }
+
+        return snapshot.BreakerClosed
             ? HealthCheckResult.Healthy("store reachable", data)
-            : HealthCheckResult.Degraded(health.Problem ?? "store unreachable", data: data);
+            : HealthCheckResult.Degraded(BreakerProblem(snapshot), data: data);
     }
+
+    /// <summary>Why a reachable Redis is still not used: the breaker's state and what waits in the outage journal.</summary>
+    public static string BreakerProblem(StoreSnapshot snapshot) =>
+        $"circuit breaker {snapshot.Breaker!.State}: serving from memory, {snapshot.Journal?.Entries ?? 0} write(s) in the outage journal";
 }

@@ -6,6 +6,10 @@ namespace ForwardAuth.Observability;
 /// </summary>
 internal static partial class Log
 {
+    // 0xx: the process
+    [LoggerMessage(1, LogLevel.Information, "ForwardAuth {Version} starting (commit {Commit}, {Framework})")]
+    public static partial void Starting(ILogger logger, string version, string commit, string framework);
+
     // 1xx: the store
     [LoggerMessage(100, LogLevel.Information, "Redis cache initialized (address {Address}, mode {CacheMode}, key prefix {KeyPrefix}, connected {Connected})")]
     public static partial void RedisCacheInitialized(ILogger logger, string address, string cacheMode, string keyPrefix, bool connected);
@@ -51,6 +55,9 @@ internal static partial class Log
 
     [LoggerMessage(114, LogLevel.Warning, "Local cache flushed: {Reason}")]
     public static partial void LocalCacheFlushed(ILogger logger, string reason);
+
+    [LoggerMessage(115, LogLevel.Information, "Redis server {Endpoint} ({Role}) runs version {Version}; supported (5.0 or later): {Supported}")]
+    public static partial void RedisServerVersion(ILogger logger, string endpoint, string version, string role, bool supported);
 
     // 2xx: login, sessions, logout
     [LoggerMessage(200, LogLevel.Information, "Login started for host {Host} (login {LoginId})")]

@@ -1,4 +1,3 @@
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 
 namespace ForwardAuth.Observability;
@@ -10,33 +9,35 @@ internal static class MetricGauges
     {
         var metrics = services.GetRequiredService<ForwardAuthMetrics>();
         var options = services.GetRequiredService<ForwardAuthOptions>();
-        var memory = services.GetRequiredService<MemoryCacheBackend>();
-        var resilient = services.GetService<ResilientCacheBackend>();
-        var hybrid = services.GetService<HybridCacheBackend>();
-        var redis = services.GetService<RedisConnection>();
+        var store = services.GetRequiredService<IStoreDiagnostics>();
 
         metrics.ReplayProtectionMode.WithLabels("local").Set(options.ReplayProtection == ReplayProtection.Local ? 1 : 0);
         metrics.ReplayProtectionMode.WithLabels("closed").Set(options.ReplayProtection == ReplayProtection.Closed ? 1 : 0);
         metrics.BeforeScrape(() =>
         {
-            metrics.FallbackEntries.Set(memory.Count);
-            if (resilient is not null)
+            var snapshot = store.Snapshot();
+            metrics.FallbackEntries.Set(snapshot.MemoryEntries);
+            if (snapshot.Breaker is { } breaker)
             {
-                metrics.CircuitBreakerState.Set((int)resilient.Breaker.State);
-                metrics.JournalEntries.Set(resilient.Journal.Count);
+                metrics.CircuitBreakerState.Set(breaker.GaugeValue);
             }
 
-            if (hybrid is not null)
+            if (snapshot.Journal is { } journal)
             {
-                metrics.LocalCacheEntries.Set(hybrid.Local.Count);
+                metrics.JournalEntries.Set(journal.Entries);
             }
 
-            if (redis is not null)
+            if (snapshot.LocalEntries is { } local)
             {
-                var (connected, disconnected) = redis.ServerCounts();
-                metrics.RedisConnected.Set(redis.IsConnected ? 1 : 0);
-                metrics.RedisConnections.WithLabels("connected").Set(connected);
-                metrics.RedisConnections.WithLabels("disconnected").Set(disconnected);
+                metrics.LocalCacheEntries.Set(local);
+            }
+
+            if (snapshot.Redis is { } redis)
+            {
+                // What the breaker believes too: a connected multiplexer behind an open breaker is not in use.
+                metrics.RedisConnected.Set(redis.MultiplexerConnected && snapshot.BreakerClosed ? 1 : 0);
+                metrics.RedisConnections.WithLabels("connected").Set(redis.ServersConnected);
+                metrics.RedisConnections.WithLabels("disconnected").Set(redis.ServersDisconnected);
             }
         });
     }

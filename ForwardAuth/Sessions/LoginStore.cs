@@ -20,7 +20,7 @@ internal sealed class LoginStore(ICacheBackend cache, ForwardAuthOptions options
     public async Task<string> CreateAsync(LoginRecord record, CancellationToken cancellationToken)
     {
         var state = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var key = CacheKeys.For(CacheKeys.Login, state);
+        var key = StoreKeys.For(StoreKeys.Login, state);
         var json = JsonSerializer.SerializeToUtf8Bytes(record, SessionJsonContext.Default.LoginRecord);
         await cache.SetAsync(key, _keys.Seal(json, Encoding.ASCII.GetBytes(key)), Lifetime, cancellationToken).ConfigureAwait(false);
         return state;
@@ -29,19 +29,19 @@ internal sealed class LoginStore(ICacheBackend cache, ForwardAuthOptions options
     /// <summary>Reads without consuming (to check the browser binding before anyone can burn the state).</summary>
     public async Task<LoginRecord?> PeekAsync(string state, CancellationToken cancellationToken)
     {
-        var key = CacheKeys.For(CacheKeys.Login, state);
+        var key = StoreKeys.For(StoreKeys.Login, state);
         return Open(key, await cache.GetAsync(key, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Takes the record atomically; null when it is gone, expired or already taken by another replica.</summary>
     public async Task<LoginRecord?> ConsumeAsync(string state, CancellationToken cancellationToken)
     {
-        var key = CacheKeys.For(CacheKeys.Login, state);
+        var key = StoreKeys.For(StoreKeys.Login, state);
         return Open(key, await cache.GetAndDeleteAsync(key, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>A short, non-secret id of a login for cookie names and logs.</summary>
-    public static string IdOf(string state) => CacheKeys.Hash(state)[..16];
+    public static string IdOf(string state) => StoreKeys.Hash(state)[..16];
 
     private LoginRecord? Open(string key, byte[]? sealedRecord)
     {

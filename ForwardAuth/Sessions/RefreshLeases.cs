@@ -13,9 +13,10 @@ internal sealed class RefreshLeases(ICacheBackend cache, ForwardAuthOptions opti
 {
     public async Task<RefreshLease?> TryAcquireAsync(string handle, CancellationToken cancellationToken)
     {
-        var key = CacheKeys.For(CacheKeys.Lease, "refresh:" + handle);
+        var key = StoreKeys.For(StoreKeys.Lease, "refresh:" + handle);
         var owner = RandomNumberGenerator.GetBytes(16);
-        return await cache.AddIfAbsentAsync(key, owner, options.RefreshLeaseTtl, cancellationToken).ConfigureAwait(false)
+        // Best effort: while the shared store is unreachable the lease is this replica's (refreshes are not single-use).
+        return await cache.AddIfAbsentAsync(key, owner, options.RefreshLeaseTtl, Guarantee.BestEffort, cancellationToken).ConfigureAwait(false) == AddResult.Added
             ? new RefreshLease(cache, key, owner, options.RefreshLeaseTtl, time)
             : null;
     }
@@ -54,10 +55,6 @@ internal sealed class RefreshLease : IAsyncDisposable
         {
             // Released.
         }
-        catch (CacheUnavailableException)
-        {
-            // The store is gone for the moment; the lease expires on its own.
-        }
     }
 
     public async ValueTask DisposeAsync()
@@ -65,13 +62,7 @@ internal sealed class RefreshLease : IAsyncDisposable
         await _done.CancelAsync().ConfigureAwait(false);
         await _renewal.ConfigureAwait(false);
         _done.Dispose();
-        try
-        {
-            await _cache.DeleteIfValueAsync(_key, _owner).ConfigureAwait(false);
-        }
-        catch (CacheUnavailableException)
-        {
-            // It expires on its own.
-        }
+        // While Redis is unreachable this releases the replica's own lease; Redis's copy expires on its own.
+        await _cache.DeleteIfValueAsync(_key, _owner).ConfigureAwait(false);
     }
 }

@@ -1,13 +1,48 @@
 using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
+using ForwardAuth.Observability;
 
 namespace ForwardAuth.Sessions;
 
-/// <summary>Single-use markers (ID-token <c>jti</c>): the first use across all replicas wins, every later one is a replay.</summary>
-internal sealed class ReplayGuard(ICacheBackend cache)
+/// <summary>What a single-use check found.</summary>
+internal enum SingleUse
+{
+    /// <summary>The first use: go on.</summary>
+    First,
+
+    /// <summary>Used before: a replay.</summary>
+    Replayed,
+
+    /// <summary>
+    /// The shared store is unreachable and <c>replayProtection: closed</c> refuses to decide from this replica's memory:
+    /// answer "temporarily unavailable".
+    /// </summary>
+    CannotGuarantee,
+}
+
+/// <summary>
+/// Single-use markers (ID-token and logout-token <c>jti</c>): the first use across all replicas wins, every later one
+/// is a replay. While the shared store is unreachable, <c>replayProtection: local</c> decides from this replica's
+/// memory and <c>closed</c> answers <see cref="SingleUse.CannotGuarantee"/>.
+/// </summary>
+internal sealed class ReplayGuard(ICacheBackend cache, ForwardAuthOptions options, ILogger<ReplayGuard> logger)
 {
     private static readonly byte[] Marker = "1"u8.ToArray();
 
-    /// <summary>True when this is the first use of <paramref name="id"/> within <paramref name="ttl"/>.</summary>
-    public Task<bool> TryUseOnceAsync(string id, TimeSpan ttl, CancellationToken cancellationToken) =>
-        cache.AddIfAbsentAsync(CacheKeys.For(CacheKeys.Once, id), Marker, ttl, cancellationToken);
+    private readonly Guarantee _guarantee = options.ReplayProtection == ReplayProtection.Closed ? Guarantee.AcrossReplicas : Guarantee.BestEffort;
+
+    /// <summary>Records the use of <paramref name="id"/> for <paramref name="ttl"/> and says whether it was the first.</summary>
+    public async Task<SingleUse> TryUseOnceAsync(string id, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        switch (await cache.AddIfAbsentAsync(StoreKeys.For(StoreKeys.Once, id), Marker, ttl, _guarantee, cancellationToken).ConfigureAwait(false))
+        {
+            case AddResult.Added:
+                return SingleUse.First;
+            case AddResult.AlreadyPresent:
+                return SingleUse.Replayed;
+            default:
+                Log.SingleUseRefusedWhileOpen(logger);
+                return SingleUse.CannotGuarantee;
+        }
+    }
 }

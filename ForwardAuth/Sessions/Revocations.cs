@@ -13,10 +13,10 @@ internal sealed class Revocations(ICacheBackend cache, TimeProvider time)
     private static readonly byte[] Marker = "1"u8.ToArray();
 
     public Task RevokeHandleAsync(string handleHash, DateTimeOffset cookieExpiresAt, CancellationToken cancellationToken) =>
-        cache.SetAsync(CacheKeys.ForHash(CacheKeys.Revoked, handleHash), Marker, Remaining(cookieExpiresAt), cancellationToken);
+        cache.SetAsync(StoreKeys.ForHash(StoreKeys.Revoked, handleHash), Marker, Remaining(cookieExpiresAt), cancellationToken);
 
     public Task<bool> IsHandleRevokedAsync(string handle, CancellationToken cancellationToken) =>
-        cache.ExistsAsync(CacheKeys.For(CacheKeys.Revoked, handle), cancellationToken);
+        cache.ExistsAsync(StoreKeys.For(StoreKeys.Revoked, handle), cancellationToken);
 
     public Task RevokeAccessTokenAsync(string accessToken, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
         cache.SetAsync(AccessTokenKey(accessToken), Marker, Remaining(expiresAt), cancellationToken);
@@ -27,7 +27,7 @@ internal sealed class Revocations(ICacheBackend cache, TimeProvider time)
 
     // A JWT is revoked by its jti (what the issuer made unique), anything else by the token itself; both hashed.
     private static string AccessTokenKey(string accessToken) =>
-        CacheKeys.For(CacheKeys.Revoked, "access_token:" + (TokenIds.JtiOf(accessToken) ?? accessToken));
+        StoreKeys.For(StoreKeys.Revoked, "access_token:" + (TokenIds.JtiOf(accessToken) ?? accessToken));
 
     private TimeSpan Remaining(DateTimeOffset until)
     {

@@ -40,5 +40,5 @@ internal sealed class SessionIndexes(ICacheBackend cache)
         return members.Count;
     }
 
-    private static string KeyOf(string by, string value) => CacheKeys.For(CacheKeys.Index, by + ":" + value);
+    private static string KeyOf(string by, string value) => StoreKeys.For(StoreKeys.Index, by + ":" + value);
 }

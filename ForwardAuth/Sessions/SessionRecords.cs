@@ -66,7 +66,7 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
         var sealedRecord = _keys.Seal(json, Encoding.ASCII.GetBytes(key));
         if (onlyIfAbsent)
         {
-            await cache.AddIfAbsentAsync(key, sealedRecord, ttl, cancellationToken).ConfigureAwait(false);
+            await cache.AddIfAbsentAsync(key, sealedRecord, ttl, Guarantee.BestEffort, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -75,9 +75,9 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
     }
 
     public Task DeleteByHashAsync(string handleHash, CancellationToken cancellationToken) =>
-        cache.DeleteAsync(CacheKeys.ForHash(CacheKeys.Session, handleHash), cancellationToken);
+        cache.DeleteAsync(StoreKeys.ForHash(StoreKeys.Session, handleHash), cancellationToken);
 
-    private static string KeyOf(string handle) => CacheKeys.For(CacheKeys.Session, handle);
+    private static string KeyOf(string handle) => StoreKeys.For(StoreKeys.Session, handle);
 
     // A record written before the identity became one object has its fields at the top level: read it as such.
     private static SessionRecord? Read(byte[] json)

@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Observability;
 
@@ -35,7 +34,7 @@ internal sealed class SessionStore(
     {
         var handle = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         await records.WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
-        await indexes.AddAsync(CacheKeys.Hash(handle), record.Sid, record.Identity.Subject, record.ExpiresAt - time.GetUtcNow(), cancellationToken)
+        await indexes.AddAsync(StoreKeys.Hash(handle), record.Sid, record.Identity.Subject, record.ExpiresAt - time.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
         return cookie.Seal(CookiePayload.For(handle, record.Identity, record.IssuedAt, record.ExpiresAt));
     }
@@ -61,43 +60,34 @@ internal sealed class SessionStore(
         }
 
         var reissued = sealedWithOldKey ? cookie.Seal(payload) : null;
-        try
+        var loaded = await records.LoadAsync(payload.Handle, cancellationToken).ConfigureAwait(false);
+        if (loaded is { Record.Adopted: true } && await revocations.IsHandleRevokedAsync(payload.Handle, cancellationToken).ConfigureAwait(false))
         {
-            var loaded = await records.LoadAsync(payload.Handle, cancellationToken).ConfigureAwait(false);
-            if (loaded is { Record.Adopted: true } && await revocations.IsHandleRevokedAsync(payload.Handle, cancellationToken).ConfigureAwait(false))
-            {
-                // An adopted record can be written by a replica that could not see the revocation marker (it decided
-                // from the cookie during an outage, and its journal replayed the record to Redis afterwards): the marker
-                // still wins, so a logged-out cookie never comes back. Only adopted records pay for this extra read.
-                Log.CookieRejected(logger, "session was logged out");
-                return null;
-            }
-
-            if (loaded is { } found)
-            {
-                return await CheckActivityAsync(payload.Handle, found.Record, found.SealedWithOldKey, cancellationToken).ConfigureAwait(false) is { } record
-                    ? new ResolvedSession(payload.Handle, record, false, reissued)
-                    : null;
-            }
-
-            if (await revocations.IsHandleRevokedAsync(payload.Handle, cancellationToken).ConfigureAwait(false))
-            {
-                Log.CookieRejected(logger, "session was logged out");
-                return null;
-            }
-
-            // Only if absent: a full record written meanwhile (or replayed after an outage) must not be clobbered.
-            var adopted = FromCookie(payload) with { LastSeenAt = now };
-            await records.WriteAsync(payload.Handle, adopted, onlyIfAbsent: true, cancellationToken).ConfigureAwait(false);
-            Log.SessionAdopted(logger, adopted.Identity.Identifier);
-            return new ResolvedSession(payload.Handle, adopted, true, reissued);
+            // An adopted record can be written by a replica that could not see the revocation marker (it decided
+            // from the cookie during an outage, and its journal replayed the record to Redis afterwards): the marker
+            // still wins, so a logged-out cookie never comes back. Only adopted records pay for this extra read.
+            Log.CookieRejected(logger, "session was logged out");
+            return null;
         }
-        catch (CacheUnavailableException e)
+
+        if (loaded is { } found)
         {
-            // The store cannot answer: the sealed cookie decides (no mass logout), nothing is written.
-            Log.StoreUnavailable(logger, "session lookup", e.Message);
-            return new ResolvedSession(payload.Handle, FromCookie(payload), true, reissued);
+            return await CheckActivityAsync(payload.Handle, found.Record, found.SealedWithOldKey, cancellationToken).ConfigureAwait(false) is { } record
+                ? new ResolvedSession(payload.Handle, record, false, reissued)
+                : null;
         }
+
+        if (await revocations.IsHandleRevokedAsync(payload.Handle, cancellationToken).ConfigureAwait(false))
+        {
+            Log.CookieRejected(logger, "session was logged out");
+            return null;
+        }
+
+        // Only if absent: a full record written meanwhile (or replayed after an outage) must not be clobbered.
+        var adopted = FromCookie(payload) with { LastSeenAt = now };
+        await records.WriteAsync(payload.Handle, adopted, onlyIfAbsent: true, cancellationToken).ConfigureAwait(false);
+        Log.SessionAdopted(logger, adopted.Identity.Identifier);
+        return new ResolvedSession(payload.Handle, adopted, true, reissued);
     }
 
     /// <summary>The current record of a session (null when it ended or expired).</summary>
@@ -114,7 +104,7 @@ internal sealed class SessionStore(
     /// </summary>
     public async Task EndAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
     {
-        await EndByHashAsync(CacheKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        await EndByHashAsync(StoreKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
         if (record.AccessToken is { } accessToken)
         {
             await revocations.RevokeAccessTokenAsync(accessToken, record.AccessTokenExpiresAt ?? record.ExpiresAt, cancellationToken).ConfigureAwait(false);

@@ -93,7 +93,7 @@ public class SessionDecrypt
         _recordKeys = new KeyRing(_stack.Options.SessionEncryptionKeys, "store");
         _cookieValue = _sessions.CreateAsync(Stack.RealisticRecord(), CancellationToken.None).GetAwaiter().GetResult();
         _handle = _cookie.TryOpen(_cookieValue)!.Handle;
-        _sealedRecord = _stack.Cache.GetAsync(CacheKeys.For(CacheKeys.Session, _handle)).GetAwaiter().GetResult()!;
+        _sealedRecord = _stack.Cache.GetAsync(StoreKeys.For(StoreKeys.Session, _handle)).GetAwaiter().GetResult()!;
         var headers = new HeaderDictionary
         {
             ["X-Forwarded-Method"] = "GET",
@@ -113,7 +113,7 @@ public class SessionDecrypt
     public object? RecordOpen()
     {
         // What SessionStore.LoadAsync does with the bytes it read.
-        var key = CacheKeys.For(CacheKeys.Session, _handle);
+        var key = StoreKeys.For(StoreKeys.Session, _handle);
         return _recordKeys.TryOpen(_sealedRecord, Encoding.ASCII.GetBytes(key), out var json, out _)
             ? JsonSerializer.Deserialize(json, SessionJsonContext.Default.SessionRecord)
             : null;

@@ -8,6 +8,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using ForwardAuth.Benchmarks;
 using ForwardAuth.Cache;
+using ForwardAuth.Sessions;
 
 // Modes:
 //   bdn --job short|default --artifacts DIR     BenchmarkDotNet: StoreGet, SessionDecrypt (env FORWARDAUTH_BENCH_REDIS)
@@ -109,7 +110,7 @@ static async Task<int> RedisLoad(string name, string redis, int concurrency, int
         })));
     }
 
-    static string KeyOf(int i) => CacheKeys.For(CacheKeys.Session, "load-" + i);
+    static string KeyOf(int i) => StoreKeys.For(StoreKeys.Session, "load-" + i);
 }
 
 // The hybrid L1 is a MemoryCacheBackend holding, per session, its store key and the sealed record read from Redis.
@@ -117,7 +118,7 @@ static int L1Memory(string name, int size, int entries, string raw)
 {
     var l1 = new MemoryCacheBackend(TimeProvider.System, entries + 1);
     var keysAndValues = Enumerable.Range(0, entries)
-        .Select(i => (Key: CacheKeys.For(CacheKeys.Session, "handle-" + i), Value: new byte[size]))
+        .Select(i => (Key: StoreKeys.For(StoreKeys.Session, "handle-" + i), Value: new byte[size]))
         .ToList();
     var before = GC.GetTotalMemory(forceFullCollection: true);
     foreach (var (key, value) in keysAndValues)

@@ -3,6 +3,7 @@ using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Sessions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace ForwardAuth.Benchmarks;
@@ -36,7 +37,13 @@ internal sealed class Stack : IAsyncDisposable
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))
             .AddForwardAuth(Options)
             .BuildServiceProvider();
+        // The store's background work (Redis connection, pub/sub, the breaker's monitor) as the host starts it; the
+        // provider warm-up is left out (nothing here contacts the provider).
+        _storeWork = _services.GetServices<IHostedService>().OfType<StoreBackgroundService>().Single();
+        _storeWork.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
+
+    private readonly StoreBackgroundService _storeWork;
 
     public ForwardAuthOptions Options { get; }
 
@@ -80,5 +87,9 @@ internal sealed class Stack : IAsyncDisposable
     private static string RandomText(int length) =>
         System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(length))[..length];
 
-    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _storeWork.StopAsync(CancellationToken.None);
+        await _services.DisposeAsync();
+    }
 }

@@ -1,12 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace ForwardAuth.Cache;
+namespace ForwardAuth.Sessions;
 
 /// <summary>
-/// Key kinds of the shared store. Ids are SHA-256 hashes so that no raw token, state or cookie value is ever a key.
+/// The kinds of key Sessions keeps in the shared store (<c>&lt;kind&gt;:&lt;id&gt;</c>; the store adds its
+/// <c>keyPrefix</c>). Ids are SHA-256 hashes so that no raw token, state or cookie value is ever a key. The store gives
+/// no kind a meaning: what a key guarantees comes from the operation used on it.
 /// </summary>
-internal static class CacheKeys
+internal static class StoreKeys
 {
     public const string Session = "session";
     public const string Login = "login";
@@ -19,9 +21,6 @@ internal static class CacheKeys
 
     /// <summary>The key of an id that is already a hash (a member of a session index).</summary>
     public static string ForHash(string kind, string hash) => kind + ":" + hash;
-
-    /// <summary>Single-use markers and leases: always atomic in Redis, never served from a local L1.</summary>
-    public static bool IsSingleUse(string key) => key.StartsWith(Once + ":", StringComparison.Ordinal) || key.StartsWith(Lease + ":", StringComparison.Ordinal);
 
     public static string Hash(string value)
     {

@@ -107,6 +107,10 @@ public class DecisionLogTests
     {
         var lines = Decisions(_first);
         var adopted = Decisions(_second).Single();
+        foreach (var line in lines.Append(adopted))
+        {
+            TestContext.Out.WriteLine(line.GetProperty("@m").GetString());
+        }
 
         Assert.Multiple(() =>
         {
@@ -117,7 +121,8 @@ public class DecisionLogTests
             Assert.That(Field(lines[1], "User"), Is.EqualTo("alice@example.com").Or.EqualTo("alice"));
             Assert.That(Field(lines[2], "Reason"), Is.EqualTo("policy denied by route groups"));
             Assert.That(Field(lines[2], "Rules"), Is.EqualTo("configured none; route groups=auditors"));
-            Assert.That(Field(adopted, "Source"), Is.EqualTo("sealed cookie adopted into the store"));
+            Assert.That(Field(lines[2], "Target"), Is.EqualTo("app.test/admin"));
+            Assert.That(Field(adopted, "Source"), Is.EqualTo("sealed cookie adopted into the store (cacheMode memory)"));
             Assert.That(Field(lines[3], "Reason"), Is.EqualTo("no session cookie"));
             Assert.That(Field(lines[4], "Reason"), Does.StartWith("bearer token refused: "));
             Assert.That(Field(lines[4], "Source"), Is.EqualTo("bearer token"));
@@ -129,7 +134,7 @@ public class DecisionLogTests
             {
                 Assert.That(double.Parse(Field(line, "ElapsedMs"), System.Globalization.CultureInfo.InvariantCulture), Is.GreaterThanOrEqualTo(0));
                 Assert.That(Field(line, "Replica"), Does.Match("^" + System.Text.RegularExpressions.Regex.Escape(Environment.MachineName) + "/[0-9]+$"));
-                Assert.That(Field(line, "Host"), Is.EqualTo("app.test").Or.EqualTo("-"), "the protected host ('-' when the request was malformed)");
+                Assert.That(Field(line, "Target"), Does.StartWith("app.test/").Or.EqualTo("-"), "the protected host and path ('-' when the request was malformed)");
             }
         });
     }

@@ -22,8 +22,6 @@ internal sealed class RequestVerifier(
 {
     private readonly PolicyRules _configured = new(options.AllowedUsers, options.AllowedUserDomains, options.AllowedRolesAndGroups);
 
-    // Which store a record came from, as far as this layer knows it: the cache mode (hybrid reads its L1 first, and
-    // redis and hybrid read the memory fallback while the breaker is open).
     private readonly string _storeKind = "cacheMode " + (!options.Redis.Enabled ? "memory" : options.Redis.CacheMode.ToString().ToLowerInvariant());
 
     /// <summary>A forwardAuth decision: without valid credentials a browser is sent to log in, an API client gets 401.</summary>
@@ -108,9 +106,19 @@ internal sealed class RequestVerifier(
 
     private string SourceOf(ResolvedSession session) => session.Source switch
     {
-        SessionSource.StoreRecord => "store record (" + _storeKind + ")",
-        SessionSource.AdoptedCookie => "sealed cookie adopted into the store",
+        SessionSource.StoreRecord => "store record (" + StoreNow() + ")",
+        SessionSource.AdoptedCookie => "sealed cookie adopted into the store (" + StoreNow() + ")",
         _ => "sealed cookie, store unreachable",
+    };
+
+    // Which store answered, as far as this layer can tell without reaching into the cache: the cache mode (hybrid
+    // reads its L1 first), or the memory fallback while the breaker is open — read from the breaker gauge, which the
+    // breaker sets on every transition (0 closed, 1 open, 2 half-open). For the Debug line only.
+    private string StoreNow() => metrics.CircuitBreakerState.Value switch
+    {
+        1 => "memory fallback, breaker open",
+        2 => "breaker half-open: Redis probed, else the memory fallback",
+        _ => _storeKind,
     };
 
     private DecisionNote Note(string reason, string source, PolicyRules route) =>

@@ -96,7 +96,7 @@ internal static class HostingExtensions
 
     private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)
     {
-        var minimum = level switch
+        var minimum = level.ToLowerInvariant() switch
         {
             "debug" => LogEventLevel.Debug,
             "warn" => LogEventLevel.Warning,

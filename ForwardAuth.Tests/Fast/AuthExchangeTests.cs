@@ -67,7 +67,7 @@ public class AuthExchangeTests
         await using var stack = await FastStack.StartAsync(("EXCLUDED_URLS", "/oauth2"));
 
         Assert.That(await stack.NavigateAsync("/oauth2/callback"), Is.TypeOf<AuthOutcome.SignInFailed>());
-        Assert.That(await stack.NavigateAsync("/oauth2/other"), Is.EqualTo(new AuthOutcome.Allow(null, null)));
+        Assert.That(await stack.NavigateAsync("/oauth2/other"), Is.EqualTo(Requests.AllowedAnonymously("excluded path")));
     }
 
     [Test]

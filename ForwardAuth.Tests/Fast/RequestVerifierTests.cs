@@ -17,7 +17,7 @@ public class RequestVerifierTests
 
         var outcome = await stack.Exchange.HandleAsync(request, PolicyRules.None, CancellationToken.None);
 
-        Assert.That(outcome, Is.EqualTo(new AuthOutcome.Allow(null, null)));
+        Assert.That(outcome, Is.EqualTo(Requests.AllowedAnonymously("CORS preflight let through")));
     }
 
     [Test]
@@ -75,7 +75,7 @@ public class RequestVerifierTests
 
         var outcome = await stack.NavigateAsync(path);
 
-        Assert.That(outcome, excluded ? Is.EqualTo(new AuthOutcome.Allow(null, null)) : Is.TypeOf<AuthOutcome.LoginRedirect>());
+        Assert.That(outcome, excluded ? Is.EqualTo(Requests.AllowedAnonymously("excluded path")) : Is.TypeOf<AuthOutcome.LoginRedirect>());
     }
 
     [Test]
@@ -86,7 +86,7 @@ public class RequestVerifierTests
         var allowed = await stack.NavigateAsync("/public/x?next=/admin");
         var challenged = await stack.NavigateAsync("/admin?x=/public");
 
-        Assert.That(allowed, Is.EqualTo(new AuthOutcome.Allow(null, null)));
+        Assert.That(allowed, Is.EqualTo(Requests.AllowedAnonymously("excluded path")));
         Assert.That(challenged, Is.TypeOf<AuthOutcome.LoginRedirect>());
     }
 

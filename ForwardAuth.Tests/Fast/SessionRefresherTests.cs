@@ -17,8 +17,8 @@ public class SessionRefresherTests
     {
         await using var stack = await FastStack.StartAsync();
 
-        Assert.That(await stack.Refresher.GetFreshAsync(null, CancellationToken.None), Is.EqualTo(new SessionLookup.Missing("no session")));
-        Assert.That(await stack.Refresher.GetFreshAsync("garbage", CancellationToken.None), Is.EqualTo(new SessionLookup.Missing("session invalid or ended")));
+        Assert.That(await stack.Refresher.GetFreshAsync(null, CancellationToken.None), Is.EqualTo(new SessionLookup.Missing("no session", "no session cookie")));
+        Assert.That(await stack.Refresher.GetFreshAsync("garbage", CancellationToken.None), Is.EqualTo(new SessionLookup.Missing("session invalid or ended", "cookie not sealed by this deployment's keys")));
     }
 
     [TestCase(0)]

@@ -20,6 +20,10 @@ internal static class Requests
             ? Make(method, pathAndQuery, cookie, ("Accept", "application/json"))
             : Make(method, pathAndQuery, cookie, ("Accept", "application/json"), ("Authorization", authorization));
 
+    /// <summary>The answer to a request let through without an identity, with the reason its decision line gives.</summary>
+    public static AuthOutcome.Allow AllowedAnonymously(string reason) =>
+        new(null, null) { Note = new DecisionNote(reason, "none", "configured none") };
+
     public static AuthRequest Make(string method, string pathAndQuery, string? cookie, params (string Name, string Value)[] headers)
     {
         var dictionary = new HeaderDictionary();

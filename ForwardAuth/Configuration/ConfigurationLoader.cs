@@ -203,7 +203,7 @@ internal static class ConfigurationLoader
         return ttl;
     }
 
-    private static IReadOnlyList<string> ExcludedUrls(SettingReader r)
+    private static List<string> ExcludedUrls(SettingReader r)
     {
         var list = r.List("excludedURLs");
         // "//" would be trimmed to the empty prefix, which matches every path: say "/" to exclude everything.
@@ -216,7 +216,7 @@ internal static class ConfigurationLoader
         return list.Select(p => p.Length > 1 ? p.TrimEnd('/') : p).ToList();
     }
 
-    private static IReadOnlyList<ClaimHeader> ClaimHeaders(SettingReader r)
+    private static List<ClaimHeader> ClaimHeaders(SettingReader r)
     {
         var result = new List<ClaimHeader>();
         foreach (var item in r.List("claimHeaders"))
@@ -234,7 +234,7 @@ internal static class ConfigurationLoader
         return result;
     }
 
-    private static IReadOnlyList<IPNetwork> TrustedProxies(SettingReader r)
+    private static List<IPNetwork> TrustedProxies(SettingReader r)
     {
         var result = new List<IPNetwork>();
         foreach (var item in r.List("trustedProxies"))

@@ -41,7 +41,7 @@ public partial class ReferenceDocumentTests
         Assert.That(Load(changed), Is.Not.EqualTo(Load(baseline)).Using<ForwardAuthOptions>(Same), $"{variable} had no effect");
     }
 
-    private Dictionary<string, string> Environment() => new()
+    private static Dictionary<string, string> Environment() => new()
     {
         ["PROVIDER_URL"] = "https://id.example.com",
         ["CLIENT_ID"] = "c",

@@ -7,9 +7,9 @@ namespace ForwardAuth.Tests.Deployment;
 internal sealed record DockerInstruction(int Stage, string Keyword, string Arguments)
 {
     /// <summary>The exec (JSON array) form's elements, or null for the shell form.</summary>
-    public IReadOnlyList<string>? ExecForm(string text)
+    public IReadOnlyList<string>? ExecForm()
     {
-        var trimmed = text.Trim();
+        var trimmed = Arguments.Trim();
         return trimmed.StartsWith('[') ? JsonSerializer.Deserialize<List<string>>(trimmed) : null;
     }
 }

@@ -108,7 +108,7 @@ public partial class DockerfileTests
             Assert.That(from, Does.StartWith($"mcr.microsoft.com/dotnet/aspnet:{framework}"), "the ASP.NET runtime of the target framework");
             Assert.That(int.TryParse(user.Split(':')[0], out var uid) && uid > 0, Is.True, $"USER {user}: a numeric non-root uid (Kubernetes' runAsNonRoot can only verify numbers)");
             Assert.That(env["ASPNETCORE_URLS"], Does.EndWith(":" + expose), "EXPOSE is the port of ASPNETCORE_URLS");
-            Assert.That(entrypoint.ExecForm(entrypoint.Arguments), Is.EqualTo(new[] { "dotnet", "ForwardAuth.dll" }));
+            Assert.That(entrypoint.ExecForm(), Is.EqualTo(new[] { "dotnet", "ForwardAuth.dll" }));
             Assert.That(copyFromBuild.Arguments, Does.Contain(" " + publishDir.TrimEnd('/') + " ").Or.Contain(" " + publishDir.TrimEnd('/') + "/ "), "the runtime stage copies the publish output");
             Assert.That(workdir, Is.EqualTo("/app"));
             Assert.That(dockerfile.InStage(final, "HEALTHCHECK").Single().Arguments, Does.Contain("/healthz"));

@@ -114,7 +114,7 @@ public partial class ExampleTests
             .ToDictionary(l => l[..l.IndexOf('=', StringComparison.Ordinal)].Trim(), l => l[(l.IndexOf('=', StringComparison.Ordinal) + 1)..].Trim());
 
     /// <summary>Compose's interpolation: ${VAR}, ${VAR:-default}, ${VAR:?error}, $$.</summary>
-    private static string Interpolate(string text, IReadOnlyDictionary<string, string> env) =>
+    private static string Interpolate(string text, Dictionary<string, string> env) =>
         ComposeVariable().Replace(text, m =>
         {
             if (m.Value == "$$")

@@ -114,7 +114,7 @@ public class HealthProbeTests
         var image = Image;
         var healthcheck = image.InStage(image.FinalStage, "HEALTHCHECK").Single().Arguments;
         var cmd = healthcheck[(healthcheck.IndexOf(" CMD ", StringComparison.Ordinal) + 5)..];
-        var exec = new DockerInstruction(image.FinalStage, "CMD", cmd).ExecForm(cmd)
+        var exec = new DockerInstruction(image.FinalStage, "CMD", cmd).ExecForm()
             ?? throw new AssertionException("HEALTHCHECK CMD should use the exec form (no /bin/sh assumption): " + cmd);
 
         return DeploymentTools.Run(TestPaths.RequireExecutable(exec[0]), exec.Skip(1), new Dictionary<string, string> { ["ASPNETCORE_URLS"] = aspNetCoreUrls });

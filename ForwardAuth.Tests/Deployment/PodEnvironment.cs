@@ -137,7 +137,7 @@ internal sealed class PodEnvironment
     private IReadOnlyDictionary<string, string> ConfigMapData(string name, bool optional) =>
         Find("ConfigMap", name, optional).StringMap("data");
 
-    private IReadOnlyDictionary<string, string> SecretData(string name, bool optional)
+    private Dictionary<string, string> SecretData(string name, bool optional)
     {
         var secret = Find("Secret", name, optional);
         var data = secret.StringMap("data").ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetString(Convert.FromBase64String(kv.Value)));

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using ForwardAuth.Tests.Support;
 using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
 
 namespace ForwardAuth.Tests.EndToEnd;
 
@@ -12,7 +13,7 @@ public class BrowserLoginTests : ProxiedStack
 {
     private const string SessionCookie = "_forwardauth_session";
 
-    private static JsonElement EchoedHeaders(IWebDriver driver)
+    private static JsonElement EchoedHeaders(ChromeDriver driver)
     {
         var text = driver.FindElement(By.TagName("body")).Text;
         return JsonDocument.Parse(text[text.IndexOf('{', StringComparison.Ordinal)..]).RootElement;

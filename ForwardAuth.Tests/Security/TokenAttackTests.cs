@@ -50,7 +50,7 @@ public class TokenAttackTests
 
     private long Now => _clock.GetUtcNow().ToUnixTimeSeconds();
 
-    private RSA ProviderKey => Provider.SigningKey.Rsa;
+    private static RSA ProviderKey => Provider.SigningKey.Rsa;
 
     private Dictionary<string, object> Claims() => Attack.AccessClaims("carol", "carol@example.com", Now);
 
@@ -305,7 +305,7 @@ public class TokenAttackTests
         await AssertRefusedAsync(token);
     }
 
-    private string BuildWithRawClaim(Dictionary<string, object> payload, string claim, string json)
+    private static string BuildWithRawClaim(Dictionary<string, object> payload, string claim, string json)
     {
         var body = System.Text.Json.JsonSerializer.Serialize(payload);
         body = body[..^1] + $",\"{claim}\":{json}}}";

@@ -4,14 +4,14 @@ using ForwardAuth.Configuration.HeaderTemplates;
 namespace ForwardAuth.Configuration;
 
 /// <summary>Thrown at start when the configuration is invalid; the message names every bad key, never a secret.</summary>
-public sealed class ConfigurationException(IReadOnlyList<string> problems)
+internal sealed class ConfigurationException(IReadOnlyList<string> problems)
     : Exception("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
 {
     public IReadOnlyList<string> Problems { get; } = problems;
 }
 
 /// <summary>Sources, later wins: built-in defaults → YAML file → environment → command line.</summary>
-public static class ConfigurationLoader
+internal static class ConfigurationLoader
 {
     public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) =>
         Load(args, getVariable, out _);
@@ -210,7 +210,7 @@ public static class ConfigurationLoader
         return ttl;
     }
 
-    private static IReadOnlyList<string> ExcludedUrls(SettingReader r)
+    private static List<string> ExcludedUrls(SettingReader r)
     {
         var list = r.List("excludedURLs");
         // "//" would be trimmed to the empty prefix, which matches every path: say "/" to exclude everything.
@@ -223,7 +223,7 @@ public static class ConfigurationLoader
         return list.Select(p => p.Length > 1 ? p.TrimEnd('/') : p).ToList();
     }
 
-    private static IReadOnlyList<ClaimHeader> ClaimHeaders(SettingReader r)
+    private static List<ClaimHeader> ClaimHeaders(SettingReader r)
     {
         var result = new List<ClaimHeader>();
         foreach (var item in r.List("claimHeaders"))
@@ -241,7 +241,7 @@ public static class ConfigurationLoader
         return result;
     }
 
-    private static IReadOnlyList<IPNetwork> TrustedProxies(SettingReader r)
+    private static List<IPNetwork> TrustedProxies(SettingReader r)
     {
         var result = new List<IPNetwork>();
         foreach (var item in r.List("trustedProxies"))

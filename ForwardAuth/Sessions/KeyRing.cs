@@ -78,6 +78,10 @@ internal sealed class KeyRing
         return false;
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Reliability",
+        "CA1001:Types that own disposable fields should be disposable",
+        Justification = "A key ring lives as long as the process (its owners are singletons); its ciphers end with it.")]
     private sealed class DerivedKey(byte[] key, byte[] id)
     {
         // One AesGcm per thread: the key schedule is set up once, not on every request (AesGcm is not thread-safe).

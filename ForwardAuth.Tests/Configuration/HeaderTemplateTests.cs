@@ -16,7 +16,7 @@ public class HeaderTemplateTests
         {"sub":"alice","email":"alice@example.com","email_verified":true,"name":"Alice","groups":["admins","users"],
          "roles":["admin","dev"],"role":"admin","realm_access":{"roles":["r1","r2"]},"https://example.com/tenant":"acme",
          "empty":"","count":0,"exp":1700000000,"nested":{"a":{"b":"deep"}},"evil":"x\r\nInjected: 1",
-         "comma_groups":["a,b","c"],"single_group":"solo","flag":false,"not_read":"secret-claim"}
+         "comma_groups":["a,b","c"],"evil_list":["a\r\nX-Injected: 1","b\u0000c"],"evil_obj":{"k":"v\nw"},"single_group":"solo","flag":false,"not_read":"secret-claim"}
         """;
 
     internal static Dictionary<string, string> Settings(params (string Name, string Value)[] headers) => new()
@@ -57,6 +57,11 @@ public class HeaderTemplateTests
     [TestCase("{{.Claims.nested}}", """{"a":{"b":"deep"}}""")]
     [TestCase("{{.Claims.comma_groups}}", "c", Description = "an element with a comma of its own is left out")]
     [TestCase("{{.Claims.evil}}", "xInjected: 1", Description = "no CR/LF reaches a header")]
+    [TestCase("{{range .Claims.evil_list}}{{.}};{{end}}", "aX-Injected: 1;bc;", Description = "range elements are sanitised too")]
+    [TestCase("{{.Claims.evil_list}}", "aX-Injected: 1,bc")]
+    [TestCase("{{.Claims.evil_obj}}", """{"k":"v\nw"}""", Description = "an object prints as JSON: the newline is escaped, not raw")]
+    [TestCase("{{\"a\\r\\nInjected: 1\"}}", "aInjected: 1", Description = "a quoted literal with escapes")]
+    [TestCase("a\r\n{{.Claims.role}}", "aadmin", Description = "literal text with a raw line break")]
     [TestCase("{{range .Claims.groups}}{{.}},{{end}}", "admins,users,")]
     [TestCase("{{range $i, $e := .Claims.roles}}{{if $i}},{{end}}{{$e}}{{end}}", "admin,dev")]
     [TestCase("{{range $e := .Claims.groups}}[{{$e}}]{{end}}", "[admins][users]")]

@@ -121,13 +121,15 @@ internal sealed class RawSettings
 
     /// <summary>
     /// A sequence of flat mappings (<c>- name: X-User-Email</c> / <c>value: …</c>); keys case-insensitive. An item that is
-    /// not such a mapping is an error naming its position.
+    /// not such a mapping is an error naming its position (and, in a file, its line), in the form of every setting's error.
     /// </summary>
-    internal static List<IReadOnlyDictionary<string, string>> ToEntries(YamlSequenceNode sequence, string path, string source, List<string> errors)
+    internal static List<IReadOnlyDictionary<string, string>> ToEntries(YamlSequenceNode sequence, string path, string? file, List<string> errors)
     {
         var entries = new List<IReadOnlyDictionary<string, string>>();
-        foreach (var item in sequence.Children)
+        var label = SettingsCatalogue.Find(path) is { } key ? $"{key.Path} ({key.EnvironmentName})" : path;
+        for (var i = 0; i < sequence.Children.Count; i++)
         {
+            var item = sequence.Children[i];
             if (item is YamlMappingNode mapping && mapping.Children.All(c => c.Key is YamlScalarNode && c.Value is YamlScalarNode))
             {
                 var entry = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -140,7 +142,8 @@ internal sealed class RawSettings
             }
             else
             {
-                errors.Add($"{path} ({source}): the item at line {item.Start.Line} is not a mapping of plain values (name: …, value: …)");
+                var where = file is null ? "" : $" ('{file}' line {item.Start.Line})";
+                errors.Add($"{label}: entry #{i + 1}{where} is not a mapping of plain values (name: …, value: …)");
             }
         }
 
@@ -148,14 +151,14 @@ internal sealed class RawSettings
     }
 
     /// <summary>The environment's (or command line's) form of a list of mappings: the same list as YAML flow or JSON.</summary>
-    internal static List<IReadOnlyDictionary<string, string>>? ParseEntries(string text, string path, string source, List<string> errors)
+    internal static List<IReadOnlyDictionary<string, string>>? ParseEntries(string text, string path, List<string> errors)
     {
         try
         {
             var stream = new YamlStream();
             stream.Load(new StringReader(text));
             return stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlSequenceNode sequence
-                ? ToEntries(sequence, path, source, errors)
+                ? ToEntries(sequence, path, file: null, errors)
                 : null;
         }
         catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException)

@@ -49,7 +49,7 @@ internal sealed class SettingReader(RawSettings raw)
             return [];
         }
 
-        if (value.Scalar is { } text && RawSettings.ParseEntries(text, key.Path, value.Source, Errors) is { } parsed)
+        if (value.Scalar is { } text && RawSettings.ParseEntries(text, key.Path, Errors) is { } parsed)
         {
             return parsed;
         }

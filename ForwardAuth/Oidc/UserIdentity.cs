@@ -70,6 +70,27 @@ internal sealed record UserIdentity(
         };
     }
 
+    /// <summary>
+    /// The template claims after a refresh: the new ID token's values win (the templates read the current token, as the
+    /// plugin's do); a claim it leaves out keeps its value, like every other part of the identity.
+    /// </summary>
+    public static IReadOnlyDictionary<string, JsonElement>? RefreshedTemplateClaims(
+        IReadOnlyDictionary<string, JsonElement>? known, IReadOnlyDictionary<string, JsonElement>? refreshed)
+    {
+        if (known is null || refreshed is null)
+        {
+            return refreshed ?? known;
+        }
+
+        var merged = new Dictionary<string, JsonElement>(known, StringComparer.Ordinal);
+        foreach (var (name, value) in refreshed)
+        {
+            merged[name] = value;
+        }
+
+        return merged;
+    }
+
     // Exact top-level names, as Go's map lookup of the plugin; a claim too large for a header is not kept.
     private static Dictionary<string, JsonElement>? TemplateClaimsOf(JsonElement payload, IReadOnlySet<string> names)
     {

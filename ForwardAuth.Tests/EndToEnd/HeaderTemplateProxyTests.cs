@@ -129,9 +129,30 @@ public class HeaderTemplateProxyTests
         Assert.That(echoed["X-User-Title"], Is.EqualTo("none"));
     }
 
-    private async Task<HttpClient> SignedInAsync(string login)
+    [Test]
+    public async Task NginxAuthRequest_202_CarriesTheTemplatedHeadersToo()
     {
-        var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
+        var jar = new CookieContainer();
+        using var browser = await SignedInAsync("alice", jar);
+        using var subrequest = new HttpRequestMessage(HttpMethod.Get, _forwardAuth.BaseUrl + "/oauth2/auth");
+        subrequest.Headers.TryAddWithoutValidation("X-Original-URL", _caddy.BaseUrl + "/whoami");
+        subrequest.Headers.TryAddWithoutValidation("X-Original-Method", "GET");
+        subrequest.Headers.TryAddWithoutValidation("Cookie", jar.GetCookieHeader(new Uri(_caddy.BaseUrl)));
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
+
+        using var response = await http.SendAsync(subrequest);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+        Assert.That(response.Headers.GetValues("X-User-Email").Single(), Is.EqualTo("alice@example.com"));
+        Assert.That(response.Headers.GetValues("X-User-Roles").Single(), Is.EqualTo("admin,dev"));
+        Assert.That(response.Headers.GetValues("X-User-Title").Single(), Is.EqualTo("LeadX-Injected: yes"));
+        Assert.That(response.Headers.NonValidated.TryGetValues("Authorization", out var authorization) && authorization.Single().StartsWith("Bearer ey", StringComparison.Ordinal),
+            Is.True, "Authorization: Bearer <the session's access token>");
+    }
+
+    private async Task<HttpClient> SignedInAsync(string login, CookieContainer? jar = null)
+    {
+        var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = jar ?? new CookieContainer() });
         var url = _caddy.BaseUrl + "/";
         for (var hop = 0; hop < 12; hop++)
         {

@@ -50,7 +50,7 @@ internal static class SettingsCatalogue
         new("excludedURLs", SettingKind.List, "", "Path prefixes (segment boundaries, normalised path only) served without authentication."),
         new("passAuthorizationHeader", SettingKind.Boolean, "false", "On 200, return `Authorization: Bearer <access token>` of the session."),
         new("claimHeaders", SettingKind.List, "", "Extra identity headers as `Header-Name=claim.path` pairs."),
-        new("headers", SettingKind.Entries, "", "The plugin's templated headers: a list of `{name, value}` with values in its template language (`{{.Claims.email}}`, `Bearer {{.AccessToken}}`); docs/header-templates.md. Environment: the list as YAML flow or JSON."),
+        new("headers", SettingKind.Entries, "", "The plugin's templated headers: a list of `{name, value}`, each value a template (`{{.Claims.email}}`, `Bearer {{.AccessToken}}`), compiled at start; the language is below the table. Environment: the same list as JSON or YAML flow."),
         new("allowCorsPreflight", SettingKind.Boolean, "true", "Let CORS preflight requests (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) through without authentication."),
 
         // Tokens and replay

@@ -116,8 +116,7 @@ internal sealed class TemplateRenderer
         return call.Function switch
         {
             TemplateFunction.Default => TemplateValues.Default(arguments[0], arguments[1]),
-            TemplateFunction.Get => arguments[1] is string key ? TemplateValues.Field(arguments[0], key) : null,
-            _ => TemplateValues.Eq(arguments[0], arguments.Skip(1)),
+            _ => arguments[1] is string key ? TemplateValues.Field(arguments[0], key) : null,
         };
     }
 }

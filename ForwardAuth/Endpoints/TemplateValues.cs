@@ -81,25 +81,6 @@ internal static class TemplateValues
     /// <summary>The plugin's <c>default</c>: the fallback when the value is missing or the empty string, else the value.</summary>
     public static object? Default(object? fallback, object? value) => value is null or "" ? fallback : value;
 
-    /// <summary>Go's <c>eq a b c…</c>: a equals any of the others. Values of different kinds (or lists) are not equal.</summary>
-    public static bool Eq(object? first, IEnumerable<object?> others) => others.Any(other => Equal(first, other));
-
-    private static bool Equal(object? a, object? b) => (a, b) switch
-    {
-        (null, null) => true,
-        (string x, string y) => string.Equals(x, y, StringComparison.Ordinal),
-        (bool x, bool y) => x == y,
-        _ when Number(a) is { } x && Number(b) is { } y => x == y,
-        _ => false,
-    };
-
-    private static decimal? Number(object? value) => value switch
-    {
-        long n => n,
-        JsonElement { ValueKind: JsonValueKind.Number } e when e.TryGetDecimal(out var d) => d,
-        _ => null,
-    };
-
     /// <summary>
     /// What <c>range</c> visits: a list's elements (index, element), an object's properties in name order (name, value), a
     /// single value once (a provider that sends one group as a string), nothing for a missing claim.

@@ -3,7 +3,7 @@ namespace ForwardAuth.Configuration.HeaderTemplates;
 /// <summary>Pipelines, function calls and operands of <see cref="TemplateParser"/>, resolved and checked.</summary>
 internal sealed partial class TemplateParser
 {
-    private const string Supported = "supported: default, get, eq";
+    private const string Supported = "supported: default, get";
 
     internal const string RefreshTokenRefused =
         ".RefreshToken is refused: a refresh token is a long-lived credential; forwarded to every backend, any backend (or " +
@@ -161,7 +161,6 @@ internal sealed partial class TemplateParser
     {
         "default" => TemplateFunction.Default,
         "get" => TemplateFunction.Get,
-        "eq" => TemplateFunction.Eq,
         "if" or "else" or "end" or "range" or "with" => throw new TemplateException($"'{name}' must start its own action, in '{source}'"),
         _ => throw new TemplateException($"function '{name}' is not supported ({Supported}) in '{source}'"),
     };
@@ -169,14 +168,9 @@ internal sealed partial class TemplateParser
     private CallExpression Call(TemplateFunction function, List<(TemplateExpression Value, ValueKind Kind)> arguments, string source)
     {
         var name = function.ToString().ToLowerInvariant();
-        var (min, max) = function switch
+        if (arguments.Count != 2)
         {
-            TemplateFunction.Eq => (2, int.MaxValue),
-            _ => (2, 2),
-        };
-        if (arguments.Count < min || arguments.Count > max)
-        {
-            throw new TemplateException($"{name} takes {(max == int.MaxValue ? $"at least {min}" : min.ToString(System.Globalization.CultureInfo.InvariantCulture))} arguments, in '{source}'");
+            throw new TemplateException($"{name} takes 2 arguments, in '{source}'");
         }
 
         for (var i = 0; i < arguments.Count; i++)

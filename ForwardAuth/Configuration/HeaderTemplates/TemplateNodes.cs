@@ -53,7 +53,7 @@ internal sealed record VariableExpression(string Name, IReadOnlyList<string> Pat
 /// <summary>A quoted string, a whole number, true or false.</summary>
 internal sealed record LiteralExpression(object Value) : TemplateExpression;
 
-/// <summary><c>default</c>, <c>get</c> or <c>eq</c> with its arguments (a piped value is the last argument).</summary>
+/// <summary><c>default</c> or <c>get</c> with its arguments (a piped value is the last argument).</summary>
 internal sealed record CallExpression(TemplateFunction Function, IReadOnlyList<TemplateExpression> Arguments) : TemplateExpression;
 
 internal enum TemplateToken
@@ -66,5 +66,4 @@ internal enum TemplateFunction
 {
     Default,
     Get,
-    Eq,
 }

@@ -3,7 +3,7 @@ namespace ForwardAuth.Configuration.HeaderTemplates;
 /// <summary>
 /// Parses the subset of Go's text/template the traefikoidc plugin documents for <c>headers</c>: text, output of
 /// <c>.Claims.&lt;path&gt;</c>, <c>.AccessToken</c>, <c>.IdToken</c>/<c>.IDToken</c>, <c>if</c>/<c>else if</c>/<c>else</c>,
-/// <c>with</c>, <c>range</c> (with <c>$i, $e :=</c>), the functions <c>default</c>, <c>get</c> and <c>eq</c>, pipelines
+/// <c>with</c>, <c>range</c> (with <c>$i, $e :=</c>), the functions <c>default</c> and <c>get</c>, pipelines
 /// into them and parentheses. Everything is checked here, once: what a field reads is resolved, and anything that would
 /// print the whole context or the whole claims map, an unknown field, another function or the refresh token is a
 /// <see cref="TemplateException"/>. The structure is parsed here; pipelines in <c>TemplateExpressions.cs</c>.

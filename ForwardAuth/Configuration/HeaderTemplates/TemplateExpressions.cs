@@ -8,7 +8,7 @@ internal sealed partial class TemplateParser
     internal const string RefreshTokenRefused =
         ".RefreshToken is refused: a refresh token is a long-lived credential; forwarded to every backend, any backend (or " +
         "anything that logs request headers) could mint access tokens after the user logged out, and a backend that used " +
-        "it would rotate it away from the session (docs/security.md)";
+        "it would rotate it away from the session (docs/configuration.md, Templated headers)";
 
     private (TemplateExpression Value, ValueKind Kind) ParseWhole(ActionSegment action, int from)
     {

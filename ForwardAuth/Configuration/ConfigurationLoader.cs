@@ -13,6 +13,8 @@ internal sealed class ConfigurationException(IReadOnlyList<string> problems)
 /// <summary>Sources, later wins: built-in defaults → YAML file → environment → command line.</summary>
 internal static class ConfigurationLoader
 {
+    private static readonly string[] DefaultScopes = ["openid", "profile", "email"];
+
     public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) =>
         Load(args, getVariable, out _);
 
@@ -41,7 +43,9 @@ internal static class ConfigurationLoader
             TokenEndpointAuth = r.Choice("tokenEndpointAuthMethod",
                 ("client_secret_basic", TokenEndpointAuth.ClientSecretBasic),
                 ("client_secret_post", TokenEndpointAuth.ClientSecretPost)),
-            Scopes = ["openid", .. r.List("scopes").Where(s => s != "openid").Distinct(StringComparer.Ordinal)],
+            // The plugin's meaning: added to openid, profile and email, or with overrideScopes the list itself (openid leads).
+            Scopes = (r.Boolean("overrideScopes") ? ["openid"] : DefaultScopes).Concat(r.List("scopes")).Distinct(StringComparer.Ordinal).ToList(),
+            EnablePkce = r.Boolean("enablePKCE"),
             Audience = r.Text("audience"),
             CaCertPath = ExistingFile(r, "caCertPath"),
             AllowHttpProvider = r.Boolean("allowHTTPProvider"),
@@ -70,6 +74,7 @@ internal static class ConfigurationLoader
             ExcludedUrls = ExcludedUrls(r),
             PassAuthorizationHeader = r.Boolean("passAuthorizationHeader"),
             ClaimHeaders = ClaimHeaders(r),
+            MinimalHeaders = r.Boolean("minimalHeaders"),
             AllowCorsPreflight = r.Boolean("allowCorsPreflight"),
             DisableReplayDetection = r.Boolean("disableReplayDetection"),
             ReplayProtection = r.Choice("replayProtection", ("local", ReplayProtection.Local), ("closed", ReplayProtection.Closed)),

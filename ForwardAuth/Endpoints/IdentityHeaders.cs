@@ -44,11 +44,14 @@ internal static class IdentityHeaders
 
     public static void Write(IHeaderDictionary headers, UserIdentity? identity, string? accessToken, ForwardAuthOptions options, string? idToken = null)
     {
+        // minimalHeaders (the plugin's answer to 431s): the headers that repeat the user are present but empty, so a
+        // proxy that copies them still overwrites what a client sent.
+        var full = options.MinimalHeaders ? null : identity;
         headers[ForwardedUser] = Clean(identity?.Identifier);
-        headers[User] = Clean(identity?.Identifier);
-        headers[Email] = Clean(identity?.Email);
+        headers[User] = Clean(full?.Identifier);
+        headers[Email] = Clean(full?.Email);
         headers[Groups] = Clean(identity?.Groups is { } g ? JoinList(g) : null);
-        headers[PreferredUsername] = Clean(identity?.PreferredUsername);
+        headers[PreferredUsername] = Clean(full?.PreferredUsername);
         foreach (var claim in options.ClaimHeaders)
         {
             headers[claim.HeaderName] = Clean(identity?.ClaimValues.GetValueOrDefault(claim.ClaimPath));

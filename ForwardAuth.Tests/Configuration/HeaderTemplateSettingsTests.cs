@@ -1,4 +1,5 @@
 using ForwardAuth.Configuration;
+using ForwardAuth.Tests.Support;
 
 namespace ForwardAuth.Tests.Configuration;
 
@@ -110,6 +111,28 @@ public class HeaderTemplateSettingsTests
 
         Assert.That(options.HeaderTemplates.Templates.Select(t => t.Name), Is.EqualTo(new[] { "X-User-Email", "X-Groups" }));
         Assert.That(options.HeaderTemplates.ClaimNames, Is.EquivalentTo(new[] { "email", "groups" }));
+    }
+
+    [Test]
+    public async Task Process_RefusedTemplates_ExitCode2_EachHeaderNamed_NoClaimOrTokenPrinted()
+    {
+        var env = HeaderTemplateTests.Settings(
+            ("X-Refresh", "{{.RefreshToken}}"), ("X-All", "{{.Claims}}"), ("X-Fmt", "{{printf \"%s\" .Claims.email}}"), ("X-Ok", "{{.Claims.email}}"));
+        env["ASPNETCORE_URLS"] = $"http://127.0.0.1:{TestPaths.FreePort()}";
+        await using var process = ExternalProcess.Start(TestPaths.RequireExecutable("dotnet"), [TestPaths.ForwardAuthDll], env);
+
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var output = string.Join('\n', process.Output);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(exitCode, Is.EqualTo(2));
+            Assert.That(output, Does.Contain("headers (HEADERS): header 'X-Refresh': .RefreshToken is refused"));
+            Assert.That(output, Does.Contain("headers (HEADERS): header 'X-All': '{{.Claims}}' would print the whole claims map"));
+            Assert.That(output, Does.Contain("headers (HEADERS): header 'X-Fmt': function 'printf' is not supported"));
+            Assert.That(output, Does.Not.Contain("X-Ok"));
+            Assert.That(output, Does.Not.Contain("s3cret-value"));
+        });
     }
 
     [Test]

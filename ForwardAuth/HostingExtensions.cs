@@ -57,6 +57,11 @@ internal static class HostingExtensions
             Log.UnknownConfigurationKey(startupLogger, key);
         }
 
+        if (!options.EnablePkce)
+        {
+            Log.PkceAlwaysOn(startupLogger);
+        }
+
         app.UseOutageResponses();
         app.MapForwardAuth();
         MetricGauges.Register(app.Services);

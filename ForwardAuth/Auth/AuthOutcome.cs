@@ -20,9 +20,10 @@ internal abstract record AuthOutcome
 
     /// <summary>
     /// 200 with identity headers (all empty for an excluded path or a preflight). <paramref name="ReissuedSessionCookie"/>
-    /// is the session cookie sealed again under the current key after a key rotation.
+    /// is the session cookie sealed again under the current key after a key rotation. <paramref name="IdToken"/>: the
+    /// session's ID token, for <c>headers</c> templates that forward it.
     /// </summary>
-    public sealed record Allow(UserIdentity? Identity, string? AccessToken, string? ReissuedSessionCookie = null) : AuthOutcome
+    public sealed record Allow(UserIdentity? Identity, string? AccessToken, string? ReissuedSessionCookie = null, string? IdToken = null) : AuthOutcome
     {
         public override string DecisionLabel => "allow";
     }

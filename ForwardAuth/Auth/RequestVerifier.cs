@@ -54,7 +54,7 @@ internal sealed class RequestVerifier(
 
         return await refresher.GetFreshAsync(request.Cookie(sessions.CookieName), cancellationToken).ConfigureAwait(false) switch
         {
-            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, SourceOf(found.Session), found.Session.ReissuedCookie),
+            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, SourceOf(found.Session), found.Session.ReissuedCookie, found.Record.IdToken),
             SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, startLogins, cancellationToken).ConfigureAwait(false))
                 with { Note = Note(missing.Detail, missing.Detail == "no session cookie" ? "none" : "session cookie", route) },
             _ => (await ChallengeAsync(request, "session ended by the provider", startLogins, cancellationToken).ConfigureAwait(false))
@@ -99,10 +99,11 @@ internal sealed class RequestVerifier(
                 cancellationToken).ConfigureAwait(false),
         };
 
-    private AuthOutcome Decide(UserIdentity identity, string? accessToken, PolicyRules route, string source, string? reissuedCookie = null) =>
+    private AuthOutcome Decide(
+        UserIdentity identity, string? accessToken, PolicyRules route, string source, string? reissuedCookie = null, string? idToken = null) =>
         AccessPolicy.RefusedBy(identity, _configured, route) is { } refusedBy
             ? new AuthOutcome.Deny(identity) { Note = Note("policy denied by " + refusedBy, source, route) }
-            : new AuthOutcome.Allow(identity, accessToken, reissuedCookie) { Note = Note("allowed", source, route) };
+            : new AuthOutcome.Allow(identity, accessToken, reissuedCookie, idToken) { Note = Note("allowed", source, route) };
 
     private string SourceOf(ResolvedSession session) => session.Source switch
     {

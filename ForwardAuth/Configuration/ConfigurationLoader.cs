@@ -1,4 +1,5 @@
 using System.Net;
+using ForwardAuth.Configuration.HeaderTemplates;
 
 namespace ForwardAuth.Configuration;
 
@@ -12,6 +13,8 @@ internal sealed class ConfigurationException(IReadOnlyList<string> problems)
 /// <summary>Sources, later wins: built-in defaults → YAML file → environment → command line.</summary>
 internal static class ConfigurationLoader
 {
+    private static readonly string[] DefaultScopes = ["openid", "profile", "email"];
+
     public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) =>
         Load(args, getVariable, out _);
 
@@ -40,7 +43,9 @@ internal static class ConfigurationLoader
             TokenEndpointAuth = r.Choice("tokenEndpointAuthMethod",
                 ("client_secret_basic", TokenEndpointAuth.ClientSecretBasic),
                 ("client_secret_post", TokenEndpointAuth.ClientSecretPost)),
-            Scopes = ["openid", .. r.List("scopes").Where(s => s != "openid").Distinct(StringComparer.Ordinal)],
+            // The plugin's meaning: added to openid, profile and email, or with overrideScopes the list itself (openid leads).
+            Scopes = (r.Boolean("overrideScopes") ? ["openid"] : DefaultScopes).Concat(r.List("scopes")).Distinct(StringComparer.Ordinal).ToList(),
+            EnablePkce = r.Boolean("enablePKCE"),
             Audience = r.Text("audience"),
             CaCertPath = ExistingFile(r, "caCertPath"),
             AllowHttpProvider = r.Boolean("allowHTTPProvider"),
@@ -69,6 +74,7 @@ internal static class ConfigurationLoader
             ExcludedUrls = ExcludedUrls(r),
             PassAuthorizationHeader = r.Boolean("passAuthorizationHeader"),
             ClaimHeaders = ClaimHeaders(r),
+            MinimalHeaders = r.Boolean("minimalHeaders"),
             AllowCorsPreflight = r.Boolean("allowCorsPreflight"),
             DisableReplayDetection = r.Boolean("disableReplayDetection"),
             ReplayProtection = r.Choice("replayProtection", ("local", ReplayProtection.Local), ("closed", ReplayProtection.Closed)),
@@ -77,6 +83,12 @@ internal static class ConfigurationLoader
             TrustedProxies = TrustedProxies(r),
             LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
             Redis = RedisOptionsBinder.Bind(r),
+        };
+
+        // The templates are compiled once, here; a header they name must not be written by another option too.
+        options = options with
+        {
+            HeaderTemplates = HeaderTemplateSettings.Read(r, options.ClaimHeaders, options.PassAuthorizationHeader, options.StripAuthCookies),
         };
 
         if (r.Errors.Count > 0)

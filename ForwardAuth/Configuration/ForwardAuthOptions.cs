@@ -1,4 +1,5 @@
 using System.Net;
+using ForwardAuth.Configuration.HeaderTemplates;
 
 namespace ForwardAuth.Configuration;
 
@@ -50,6 +51,15 @@ internal sealed record ForwardAuthOptions
     public required bool PassAuthorizationHeader { get; init; }
     public required IReadOnlyList<ClaimHeader> ClaimHeaders { get; init; }
     public required bool AllowCorsPreflight { get; init; }
+
+    /// <summary>The plugin's <c>minimalHeaders</c>: the identity headers that repeat <c>X-Forwarded-User</c> are sent empty.</summary>
+    public bool MinimalHeaders { get; init; }
+
+    /// <summary>The plugin's <c>enablePKCE</c> as configured: PKCE is always used; false is only reported at start.</summary>
+    public bool EnablePkce { get; init; } = true;
+
+    /// <summary>The plugin's <c>headers</c>: templates compiled at start, and the claims they read.</summary>
+    internal HeaderTemplateSet HeaderTemplates { get; init; } = HeaderTemplateSet.None;
 
     public required bool DisableReplayDetection { get; init; }
     public required ReplayProtection ReplayProtection { get; init; }

@@ -2,8 +2,8 @@ using YamlDotNet.RepresentationModel;
 
 namespace ForwardAuth.Configuration;
 
-/// <summary>A value as a source gave it: one scalar, or a YAML sequence.</summary>
-internal sealed record RawValue(string? Scalar, IReadOnlyList<string>? Items, string Source);
+/// <summary>A value as a source gave it: one scalar, a YAML sequence, or a sequence of mappings (<c>headers</c>).</summary>
+internal sealed record RawValue(string? Scalar, IReadOnlyList<string>? Items, string Source, IReadOnlyList<IReadOnlyDictionary<string, string>>? Entries = null);
 
 /// <summary>
 /// Raw key → value pairs gathered from the sources in order (defaults → YAML → environment → command line; later
@@ -103,6 +103,9 @@ internal sealed class RawSettings
                 case YamlScalarNode scalar:
                     Set(path, new RawValue(scalar.Value ?? "", null, source));
                     break;
+                case YamlSequenceNode sequence when SettingsCatalogue.Find(path)?.Kind == SettingKind.Entries:
+                    Set(path, new RawValue(null, null, source, ToEntries(sequence, path, source, Errors)));
+                    break;
                 case YamlSequenceNode sequence when sequence.Children.All(c => c is YamlScalarNode):
                     Set(path, new RawValue(null, sequence.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList(), source));
                     break;
@@ -113,6 +116,54 @@ internal sealed class RawSettings
                     UnknownKeys.Add($"{path} ({source})");
                     break;
             }
+        }
+    }
+
+    /// <summary>
+    /// A sequence of flat mappings (<c>- name: X-User-Email</c> / <c>value: …</c>); keys case-insensitive. An item that is
+    /// not such a mapping is an error naming its position (and, in a file, its line), in the form of every setting's error.
+    /// </summary>
+    internal static List<IReadOnlyDictionary<string, string>> ToEntries(YamlSequenceNode sequence, string path, string? file, List<string> errors)
+    {
+        var entries = new List<IReadOnlyDictionary<string, string>>();
+        var label = SettingsCatalogue.Find(path) is { } key ? $"{key.Path} ({key.EnvironmentName})" : path;
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var item = sequence.Children[i];
+            if (item is YamlMappingNode mapping && mapping.Children.All(c => c.Key is YamlScalarNode && c.Value is YamlScalarNode))
+            {
+                var entry = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                foreach (var (k, v) in mapping.Children)
+                {
+                    entry[((YamlScalarNode)k).Value ?? ""] = ((YamlScalarNode)v).Value ?? "";
+                }
+
+                entries.Add(entry);
+            }
+            else
+            {
+                var where = file is null ? "" : $" ('{file}' line {item.Start.Line})";
+                errors.Add($"{label}: entry #{i + 1}{where} is not a mapping of plain values (name: …, value: …)");
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>The environment's (or command line's) form of a list of mappings: the same list as YAML flow or JSON.</summary>
+    internal static List<IReadOnlyDictionary<string, string>>? ParseEntries(string text, string path, List<string> errors)
+    {
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(text));
+            return stream.Documents.Count == 1 && stream.Documents[0].RootNode is YamlSequenceNode sequence
+                ? ToEntries(sequence, path, file: null, errors)
+                : null;
+        }
+        catch (Exception e) when (e is YamlDotNet.Core.YamlException or InvalidOperationException or ArgumentException)
+        {
+            return null;
         }
     }
 

@@ -9,6 +9,9 @@ internal enum SettingKind
     List,
     Integer,
     Boolean,
+
+    /// <summary>A list of <c>{name, value}</c> mappings (<c>headers</c>); in the environment the same list as YAML flow or JSON.</summary>
+    Entries,
 }
 
 /// <summary>

@@ -34,6 +34,30 @@ internal sealed class SettingReader(RawSettings raw)
             (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
+    /// <summary>A list of mappings: from YAML as it is, from the environment or command line as YAML flow or JSON text.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, string>> Entries(string path)
+    {
+        var key = Key(path);
+        var value = raw[key.Path];
+        if (value?.Entries is { } entries)
+        {
+            return entries;
+        }
+
+        if (value is null || value.Items is { Count: 0 } || (value.Scalar is { } blank && string.IsNullOrWhiteSpace(blank)))
+        {
+            return [];
+        }
+
+        if (value.Scalar is { } text && RawSettings.ParseEntries(text, key.Path, Errors) is { } parsed)
+        {
+            return parsed;
+        }
+
+        Fail(key, "must be a list of {name, value} entries (in the environment: that list as YAML flow or JSON, e.g. [{name: X-User-Email, value: \"{{.Claims.email}}\"}])");
+        return [];
+    }
+
     public long Integer(string path)
     {
         var key = Key(path);

@@ -16,7 +16,9 @@ internal static class SettingsCatalogue
         new("clientID", SettingKind.Text, null, "OAuth client id registered at the provider."),
         new("clientSecret", SettingKind.Text, null, "OAuth client secret.", Secret: true),
         new("tokenEndpointAuthMethod", SettingKind.Text, "client_secret_basic", "How the client authenticates at the token endpoint: `client_secret_basic` or `client_secret_post`."),
-        new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login (`openid` is always added)."),
+        new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login, added to `openid`, `profile` and `email` (the plugin's meaning) unless `overrideScopes`."),
+        new("overrideScopes", SettingKind.Boolean, "false", "Request exactly `scopes` (`openid` is still always added) instead of adding them to `openid`, `profile` and `email`."),
+        new("enablePKCE", SettingKind.Boolean, "true", "Accepted for compatibility: PKCE (S256) is always used; `false` is logged once at start and ignored."),
         new("audience", SettingKind.Text, "", "Required `aud` of bearer access tokens (default: `clientID`)."),
         new("caCertPath", SettingKind.Text, "", "PEM file with extra CA certificates trusted for the provider's TLS."),
         new("allowHTTPProvider", SettingKind.Boolean, "false", "Development only: permit an `http://` providerURL."),
@@ -50,6 +52,8 @@ internal static class SettingsCatalogue
         new("excludedURLs", SettingKind.List, "", "Path prefixes (segment boundaries, normalised path only) served without authentication."),
         new("passAuthorizationHeader", SettingKind.Boolean, "false", "On 200, return `Authorization: Bearer <access token>` of the session."),
         new("claimHeaders", SettingKind.List, "", "Extra identity headers as `Header-Name=claim.path` pairs."),
+        new("minimalHeaders", SettingKind.Boolean, "false", "The plugin's fewer headers: `X-Auth-Request-User`, `-Email` and `-Preferred-Username` are sent empty; `X-Forwarded-User`, `X-Auth-Request-Groups` and every configured header keep their values."),
+        new("headers", SettingKind.Entries, "", "The plugin's templated headers: a list of `{name, value}`, each value a template (`{{.Claims.email}}`, `Bearer {{.AccessToken}}`), compiled at start; the language is below the table. Environment: the same list as JSON or YAML flow."),
         new("allowCorsPreflight", SettingKind.Boolean, "true", "Let CORS preflight requests (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) through without authentication."),
 
         // Tokens and replay

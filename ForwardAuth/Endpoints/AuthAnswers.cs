@@ -21,7 +21,7 @@ internal static class AuthAnswers
             case AuthOutcome.Allow allow:
                 response.StatusCode = allowStatus;
                 Responses.NoStore(response);
-                IdentityHeaders.Write(response.Headers, allow.Identity, allow.AccessToken, options);
+                IdentityHeaders.Write(response.Headers, allow.Identity, allow.AccessToken, options, allow.IdToken);
                 if (allow.ReissuedSessionCookie is { } reissued)
                 {
                     // Reaches the browser where the proxy passes auth cookies on (Traefik: addAuthCookiesToResponse).

@@ -35,15 +35,23 @@ internal static class IdentityHeaders
         {
             yield return "Authorization";
         }
+
+        foreach (var template in options.HeaderTemplates.Templates)
+        {
+            yield return template.Name;
+        }
     }
 
-    public static void Write(IHeaderDictionary headers, UserIdentity? identity, string? accessToken, ForwardAuthOptions options)
+    public static void Write(IHeaderDictionary headers, UserIdentity? identity, string? accessToken, ForwardAuthOptions options, string? idToken = null)
     {
+        // minimalHeaders (the plugin's answer to 431s): the headers that repeat the user are present but empty, so a
+        // proxy that copies them still overwrites what a client sent.
+        var full = options.MinimalHeaders ? null : identity;
         headers[ForwardedUser] = Clean(identity?.Identifier);
-        headers[User] = Clean(identity?.Identifier);
-        headers[Email] = Clean(identity?.Email);
+        headers[User] = Clean(full?.Identifier);
+        headers[Email] = Clean(full?.Email);
         headers[Groups] = Clean(identity?.Groups is { } g ? JoinList(g) : null);
-        headers[PreferredUsername] = Clean(identity?.PreferredUsername);
+        headers[PreferredUsername] = Clean(full?.PreferredUsername);
         foreach (var claim in options.ClaimHeaders)
         {
             headers[claim.HeaderName] = Clean(identity?.ClaimValues.GetValueOrDefault(claim.ClaimPath));
@@ -52,6 +60,12 @@ internal static class IdentityHeaders
         if (options.PassAuthorizationHeader)
         {
             headers.Authorization = string.IsNullOrEmpty(accessToken) ? "" : "Bearer " + Clean(accessToken);
+        }
+
+        // The plugin's templates: empty without an identity (an excluded path, a preflight), like every other header.
+        foreach (var template in options.HeaderTemplates.Templates)
+        {
+            headers[template.Name] = identity is null ? "" : Clean(TemplateRenderer.Render(template, identity.TemplateClaims, accessToken, idToken));
         }
     }
 

@@ -130,4 +130,7 @@ internal static partial class Log
 
     [LoggerMessage(402, LogLevel.Warning, "Unknown configuration key ignored: {Key}")]
     public static partial void UnknownConfigurationKey(ILogger logger, string key);
+
+    [LoggerMessage(404, LogLevel.Information, "enablePKCE is false: ignored, every login uses PKCE (S256)")]
+    public static partial void PkceAlwaysOn(ILogger logger);
 }

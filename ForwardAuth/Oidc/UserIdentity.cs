@@ -15,6 +15,13 @@ internal sealed record UserIdentity(
 {
     private const int MaxGroups = 1000;
     private const int MaxValueLength = 1024;
+    private const int MaxTemplateClaimLength = 16_384;
+
+    /// <summary>
+    /// The claims the <c>headers</c> templates read (top-level names collected when they were compiled), as the token
+    /// gave them; null when no template reads a claim. Nothing else of the token is kept.
+    /// </summary>
+    public IReadOnlyDictionary<string, JsonElement>? TemplateClaims { get; init; }
 
     /// <summary>Builds the identity from a token payload, following the configured claim names (dotted paths allowed).</summary>
     public static UserIdentity? FromClaims(JsonElement payload, ForwardAuthOptions options)
@@ -57,7 +64,51 @@ internal sealed record UserIdentity(
             email,
             StringClaim(payload, "preferred_username"),
             groups,
-            claimValues);
+            claimValues)
+        {
+            TemplateClaims = TemplateClaimsOf(payload, options.HeaderTemplates.ClaimNames),
+        };
+    }
+
+    /// <summary>
+    /// The template claims after a refresh: the new ID token's values win (the templates read the current token, as the
+    /// plugin's do); a claim it leaves out keeps its value, like every other part of the identity.
+    /// </summary>
+    public static IReadOnlyDictionary<string, JsonElement>? RefreshedTemplateClaims(
+        IReadOnlyDictionary<string, JsonElement>? known, IReadOnlyDictionary<string, JsonElement>? refreshed)
+    {
+        if (known is null || refreshed is null)
+        {
+            return refreshed ?? known;
+        }
+
+        var merged = new Dictionary<string, JsonElement>(known, StringComparer.Ordinal);
+        foreach (var (name, value) in refreshed)
+        {
+            merged[name] = value;
+        }
+
+        return merged;
+    }
+
+    // Exact top-level names, as Go's map lookup of the plugin; a claim too large for a header is not kept.
+    private static Dictionary<string, JsonElement>? TemplateClaimsOf(JsonElement payload, IReadOnlySet<string> names)
+    {
+        if (names.Count == 0 || payload.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var claims = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (payload.TryGetProperty(name, out var value) && value.GetRawText().Length <= MaxTemplateClaimLength)
+            {
+                claims[name] = value.Clone();
+            }
+        }
+
+        return claims;
     }
 
     /// <summary>Follows <c>a.b.c</c> through nested objects; a claim whose own name contains dots is found too.</summary>

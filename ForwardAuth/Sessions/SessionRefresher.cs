@@ -169,6 +169,7 @@ internal sealed class SessionRefresher(
                 Email = identity.Email ?? known.Email,
                 PreferredUsername = identity.PreferredUsername ?? known.PreferredUsername,
                 Groups = identity.Groups is { Count: > 0 } groups ? groups : known.Groups,
+                TemplateClaims = UserIdentity.RefreshedTemplateClaims(known.TemplateClaims, identity.TemplateClaims),
             },
         };
     }

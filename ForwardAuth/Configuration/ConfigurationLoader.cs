@@ -63,6 +63,7 @@ public static class ConfigurationLoader
             UserIdentifierClaim = NonEmpty(r, "userIdentifierClaim"),
             RoleClaimName = NonEmpty(r, "roleClaimName"),
             GroupClaimName = NonEmpty(r, "groupClaimName"),
+            ClaimSeparator = r.Text("claimSeparator"),
             AllowedUsers = r.List("allowedUsers"),
             AllowedUserDomains = r.List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(),
             AllowedRolesAndGroups = r.List("allowedRolesAndGroups"),

@@ -140,6 +140,22 @@ internal sealed class OidcProvider : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>The next <paramref name="count"/> code exchanges are answered <c>invalid_grant</c> (a voided code); 0 restores it.</summary>
+    public async Task RefuseCodesAsync(int count)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__refuse-codes?count={count}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Auto-login's consent grants only these scopes and rejects the others (partial consent); null: all.</summary>
+    public async Task SetConsentScopesAsync(string? scopes)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__consent-scopes?scopes={Uri.EscapeDataString(scopes ?? "")}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>How many token requests of a grant type the provider answered so far.</summary>
     public async Task<int> GrantCountAsync(string grantType) => (int?)(await StatsAsync())["token"]?[grantType] ?? 0;
 

@@ -198,7 +198,12 @@ provider.use(async (ctx, next) => {
       if (refuse.length) grant.rejectOIDCScope(refuse.join(' '));
     }
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
-    for (const [ind, s] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(ind, s.join(' '));
+    for (const [ind, s] of Object.entries(d.missingResourceScopes ?? {})) {
+      const give = s.filter((x) => !consentScopes || consentScopes.includes(x));
+      const refuse = s.filter((x) => !give.includes(x));
+      if (give.length) grant.addResourceScope(ind, give.join(' '));
+      if (refuse.length) grant.rejectResourceScope(ind, refuse.join(' '));
+    }
     result = { consent: { grantId: await grant.save() } };
   }
   // interactionFinished() would write to the raw res behind koa's back; this is equivalent.

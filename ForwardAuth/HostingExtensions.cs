@@ -14,7 +14,7 @@ using Serilog.Formatting.Compact;
 namespace ForwardAuth;
 
 /// <summary>Every registration and the middleware order.</summary>
-public static class HostingExtensions
+internal static class HostingExtensions
 {
     public const string DefaultUrls = "http://0.0.0.0:4181";
 
@@ -96,7 +96,7 @@ public static class HostingExtensions
 
     private static void ConfigureLogging(Serilog.LoggerConfiguration logger, string level)
     {
-        var minimum = level switch
+        var minimum = level.ToLowerInvariant() switch
         {
             "debug" => LogEventLevel.Debug,
             "warn" => LogEventLevel.Warning,

@@ -54,6 +54,26 @@ public class ConfigurationLoaderTests
         });
     }
 
+    [TestCase("debug", "debug")]
+    [TestCase("Debug", "debug")]
+    [TestCase("DEBUG", "debug")]
+    [TestCase("dEbUg", "debug")]
+    [TestCase("INFO", "info")]
+    [TestCase("Warning", "warn")]
+    [TestCase("ERROR", "error")]
+    public void LogLevel_AnyCase_IsAccepted(string given, string expected)
+    {
+        var env = Valid();
+        env["LOG_LEVEL"] = given;
+
+        Assert.That(Load(env).LogLevel, Is.EqualTo(expected));
+        Assert.That(Load(Valid(), "--config", WriteYaml("logLevel: " + given)).LogLevel, Is.EqualTo(expected), "from the YAML file");
+    }
+
+    [Test]
+    public void LogLevel_Unknown_IsRefusedNamingTheKey() =>
+        Assert.That(LoadFails(new Dictionary<string, string>(Valid()) { ["LOG_LEVEL"] = "verbose" }).Message, Does.Contain("logLevel (LOG_LEVEL)"));
+
     [Test]
     public void EnvironmentName_OfEveryRedisKey_IsTheReferenceDocumentsName()
     {

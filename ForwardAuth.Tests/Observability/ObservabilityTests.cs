@@ -213,12 +213,38 @@ public partial class ObservabilityTests
 
         Assert.That(_replica.Logs, Has.Count.GreaterThan(20), "the run was logged");
         Assert.That(logs, Does.Contain("\"@l\":\"Debug\""), "at Debug level");
+        Assert.That(DecisionLines(), Has.Count.GreaterThanOrEqualTo(10), "the scan covers the Debug decision lines");
         foreach (var secret in _secrets.Where(s => s.Length >= 12).Distinct())
         {
             Assert.That(logs, Does.Not.Contain(secret), "a secret, cookie or token (first characters: " + secret[..6] + "…) is in the logs");
         }
 
         Assert.That(logs, Does.Not.Contain("eyJ"), "no JWT at all");
+    }
+
+    private List<JsonElement> DecisionLines() =>
+        _replica.Logs.Select(l => JsonDocument.Parse(l).RootElement)
+            .Where(e => e.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == 304)
+            .ToList();
+
+    [Test]
+    public void Logs_AtDebug_ExplainEveryDecision_IncludingTheOutage()
+    {
+        var lines = DecisionLines();
+        var sources = lines.Select(l => l.GetProperty("Source").GetString()).ToList();
+        var outcomes = lines.Select(l => l.GetProperty("Outcome").GetString()).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes, Is.SupersetOf(new[] { "challenge", "allow", "forbidden", "unauthorized", "bad_request" }));
+            Assert.That(sources, Does.Contain("store record (cacheMode redis)"));
+            Assert.That(sources, Does.Contain("store record (memory fallback, breaker open)"), "carol's request while Redis was down");
+            Assert.That(sources, Does.Contain("bearer token"));
+        });
+        foreach (var line in lines)
+        {
+            TestContext.Out.WriteLine(line.GetProperty("@m").GetString());
+        }
     }
 
     [TestCase("Redis cache initialized")]

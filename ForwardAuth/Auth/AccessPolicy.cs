@@ -9,6 +9,36 @@ internal sealed record PolicyRules(IReadOnlyList<string> Users, IReadOnlyList<st
 
     public bool IsEmpty => Users.Count == 0 && Domains.Count == 0 && Groups.Count == 0;
 
+    /// <summary>
+    /// The rules in a few words for the Debug decision line ("users:2 domains=example.com groups=admins", or "none"):
+    /// user names are counted, not listed.
+    /// </summary>
+    public string Summary()
+    {
+        if (IsEmpty)
+        {
+            return "none";
+        }
+
+        var parts = new List<string>(3);
+        if (Users.Count > 0)
+        {
+            parts.Add("users:" + Users.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (Domains.Count > 0)
+        {
+            parts.Add("domains=" + string.Join(',', Domains));
+        }
+
+        if (Groups.Count > 0)
+        {
+            parts.Add("groups=" + string.Join(',', Groups));
+        }
+
+        return string.Join(' ', parts);
+    }
+
     /// <summary>Rules from <c>/auth?allowedUsers=…&amp;allowedUserDomains=…&amp;allowedRolesAndGroups=…</c>.</summary>
     public static PolicyRules FromQuery(IQueryCollection query)
     {
@@ -35,23 +65,36 @@ internal sealed record PolicyRules(IReadOnlyList<string> Users, IReadOnlyList<st
 internal static class AccessPolicy
 {
     public static bool Allows(UserIdentity identity, PolicyRules configured, PolicyRules route) =>
-        Allows(identity, configured) && Allows(identity, route);
+        RefusedBy(identity, configured, route) is null;
 
-    public static bool Allows(UserIdentity identity, PolicyRules rules)
+    public static bool Allows(UserIdentity identity, PolicyRules rules) => RefusedBy(identity, rules) is null;
+
+    /// <summary>Which rule refuses the identity ("route groups", "configured users/domains"), or null when it passes.</summary>
+    public static string? RefusedBy(UserIdentity identity, PolicyRules configured, PolicyRules route) =>
+        RefusedBy(identity, configured) is { } c ? "configured " + c
+        : RefusedBy(identity, route) is { } r ? "route " + r
+        : null;
+
+    private static string? RefusedBy(UserIdentity identity, PolicyRules rules)
     {
         var userRules = rules.Users.Count > 0 || rules.Domains.Count > 0;
         if (userRules && !IsListedUser(identity, rules.Users) && !HasAllowedDomain(identity.Email, rules.Domains))
         {
-            return false;
+            return "users/domains";
         }
 
         if (rules.Groups.Count == 0)
         {
-            return true;
+            return null;
         }
 
         // Unknown groups (a session decided from a minimal cookie) never satisfy a group rule.
-        return identity.Groups is { } groups && groups.Any(g => rules.Groups.Contains(g, StringComparer.Ordinal));
+        if (identity.Groups is null)
+        {
+            return "groups (groups unknown: session decided from a minimal cookie)";
+        }
+
+        return identity.Groups.Any(g => rules.Groups.Contains(g, StringComparer.Ordinal)) ? null : "groups";
     }
 
     private static bool IsListedUser(UserIdentity identity, IReadOnlyList<string> users) =>

@@ -28,4 +28,15 @@ internal sealed class AuthExchange(RequestVerifier verifier, LoginFlow login, Lo
 
         return verifier.VerifyAsync(request, route, cancellationToken);
     }
+
+    /// <summary>
+    /// nginx <c>auth_request</c> (<c>/oauth2/auth</c>): only a decision — allow, 401 or 403, never a login started. The
+    /// sign-in, callback and logout paths reach ForwardAuth directly through the proxy's <c>/oauth2/</c> location.
+    /// </summary>
+    public Task<AuthOutcome> DecideWithoutRedirectAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken) =>
+        verifier.VerifyWithoutRedirectAsync(request, route, cancellationToken);
+
+    /// <summary><c>/oauth2/userinfo</c>: who the session or bearer token is (the configured rules apply, no route's).</summary>
+    public Task<AuthOutcome> WhoAmIAsync(AuthRequest request, CancellationToken cancellationToken) =>
+        verifier.VerifyWithoutRedirectAsync(request, PolicyRules.None, cancellationToken);
 }

@@ -15,6 +15,9 @@ internal abstract record AuthOutcome
 
     public abstract string? DecisionLabel { get; }
 
+    /// <summary>Why a decision came out this way, for the Debug decision line (set by <see cref="RequestVerifier"/>).</summary>
+    public DecisionNote? Note { get; init; }
+
     /// <summary>
     /// 200 with identity headers (all empty for an excluded path or a preflight). <paramref name="ReissuedSessionCookie"/>
     /// is the session cookie sealed again under the current key after a key rotation.
@@ -85,6 +88,12 @@ internal abstract record AuthOutcome
         public override string DecisionLabel => "bad_request";
     }
 }
+
+/// <summary>
+/// The explanation of one decision: why (<paramref name="Reason"/>), from which credential or session source, under which
+/// rules (summarised). Never a token, cookie value or secret.
+/// </summary>
+internal sealed record DecisionNote(string Reason, string Source, string Rules);
 
 internal enum ChallengeKind
 {

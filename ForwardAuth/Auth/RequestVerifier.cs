@@ -22,16 +22,29 @@ internal sealed class RequestVerifier(
 {
     private readonly PolicyRules _configured = new(options.AllowedUsers, options.AllowedUserDomains, options.AllowedRolesAndGroups);
 
-    public async Task<AuthOutcome> VerifyAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken)
+    private readonly string _storeKind = "cacheMode " + (!options.Redis.Enabled ? "memory" : options.Redis.CacheMode.ToString().ToLowerInvariant());
+
+    /// <summary>A forwardAuth decision: without valid credentials a browser is sent to log in, an API client gets 401.</summary>
+    public Task<AuthOutcome> VerifyAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken) =>
+        VerifyAsync(request, route, startLogins: true, cancellationToken);
+
+    /// <summary>
+    /// A decision for a proxy that only understands 2xx/401/403 (nginx <c>auth_request</c>): every challenge is the 401
+    /// (the proxy sends the browser to the sign-in URL itself); no login is started and nothing is written.
+    /// </summary>
+    public Task<AuthOutcome> VerifyWithoutRedirectAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken) =>
+        VerifyAsync(request, route, startLogins: false, cancellationToken);
+
+    private async Task<AuthOutcome> VerifyAsync(AuthRequest request, PolicyRules route, bool startLogins, CancellationToken cancellationToken)
     {
         if (options.AllowCorsPreflight && RequestClassifier.IsCorsPreflight(request.Method, request.Headers))
         {
-            return new AuthOutcome.Allow(null, null);
+            return new AuthOutcome.Allow(null, null) { Note = Note("CORS preflight let through", "none", route) };
         }
 
         if (PathRules.IsExcluded(request.Path, options.ExcludedUrls))
         {
-            return new AuthOutcome.Allow(null, null);
+            return new AuthOutcome.Allow(null, null) { Note = Note("excluded path", "none", route) };
         }
 
         if (BearerToken(request.Headers) is { } bearer)
@@ -41,9 +54,11 @@ internal sealed class RequestVerifier(
 
         return await refresher.GetFreshAsync(request.Cookie(sessions.CookieName), cancellationToken).ConfigureAwait(false) switch
         {
-            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, found.Session.ReissuedCookie),
-            SessionLookup.Missing missing => await ChallengeAsync(request, missing.Reason, cancellationToken).ConfigureAwait(false),
-            _ => await ChallengeAsync(request, "session ended by the provider", cancellationToken).ConfigureAwait(false),
+            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, SourceOf(found.Session), found.Session.ReissuedCookie),
+            SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, startLogins, cancellationToken).ConfigureAwait(false))
+                with { Note = Note(missing.Detail, missing.Detail == "no session cookie" ? "none" : "session cookie", route) },
+            _ => (await ChallengeAsync(request, "session ended by the provider", startLogins, cancellationToken).ConfigureAwait(false))
+                with { Note = Note("session ended by the provider (refresh refused)", "store record", route) },
         };
     }
 
@@ -52,15 +67,15 @@ internal sealed class RequestVerifier(
         var check = await tokens.ValidateAccessTokenAsync(bearer, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
-            return RefuseBearer(request, check.Error!, check.Error!);
+            return RefuseBearer(request, check.Error!, check.Error!) with { Note = Note("bearer token refused: " + check.Error, "bearer token", route) };
         }
 
         if (await sessions.IsAccessTokenRevokedAsync(bearer, cancellationToken).ConfigureAwait(false))
         {
-            return RefuseBearer(request, "revoked by a logout", "token revoked");
+            return RefuseBearer(request, "revoked by a logout", "token revoked") with { Note = Note("bearer token revoked by a logout", "bearer token", route) };
         }
 
-        return Decide(check.Identity!, bearer, route);
+        return Decide(check.Identity!, bearer, route, "bearer token");
     }
 
     private AuthOutcome.LoginRequired RefuseBearer(AuthRequest request, string logged, string reason)
@@ -70,9 +85,10 @@ internal sealed class RequestVerifier(
         return new AuthOutcome.LoginRequired(reason, InvalidToken: true, login.LoginUrlFor(request));
     }
 
-    // No valid credentials: a browser is sent to log in (302, or 303 after a form post), an API client gets 401.
-    private async Task<AuthOutcome> ChallengeAsync(AuthRequest request, string reason, CancellationToken cancellationToken) =>
-        RequestClassifier.ChallengeFor(request.Method, request.Headers) switch
+    // No valid credentials: a browser is sent to log in (302, or 303 after a form post), an API client gets 401 — and
+    // so does every client when logins are not started here (nginx sends the browser to the sign-in URL on a 401).
+    private async Task<AuthOutcome> ChallengeAsync(AuthRequest request, string reason, bool startLogins, CancellationToken cancellationToken) =>
+        (startLogins ? RequestClassifier.ChallengeFor(request.Method, request.Headers) : ChallengeKind.Unauthorized) switch
         {
             ChallengeKind.Unauthorized => new AuthOutcome.LoginRequired(reason, InvalidToken: false, login.LoginUrlFor(request)),
             var kind => await login.StartAsync(
@@ -83,10 +99,30 @@ internal sealed class RequestVerifier(
                 cancellationToken).ConfigureAwait(false),
         };
 
-    private AuthOutcome Decide(UserIdentity identity, string? accessToken, PolicyRules route, string? reissuedCookie = null) =>
-        AccessPolicy.Allows(identity, _configured, route)
-            ? new AuthOutcome.Allow(identity, accessToken, reissuedCookie)
-            : new AuthOutcome.Deny(identity);
+    private AuthOutcome Decide(UserIdentity identity, string? accessToken, PolicyRules route, string source, string? reissuedCookie = null) =>
+        AccessPolicy.RefusedBy(identity, _configured, route) is { } refusedBy
+            ? new AuthOutcome.Deny(identity) { Note = Note("policy denied by " + refusedBy, source, route) }
+            : new AuthOutcome.Allow(identity, accessToken, reissuedCookie) { Note = Note("allowed", source, route) };
+
+    private string SourceOf(ResolvedSession session) => session.Source switch
+    {
+        SessionSource.StoreRecord => "store record (" + StoreNow() + ")",
+        SessionSource.AdoptedCookie => "sealed cookie adopted into the store (" + StoreNow() + ")",
+        _ => "sealed cookie, store unreachable",
+    };
+
+    // Which store answered, as far as this layer can tell without reaching into the cache: the cache mode (hybrid
+    // reads its L1 first), or the memory fallback while the breaker is open — read from the breaker gauge, which the
+    // breaker sets on every transition (0 closed, 1 open, 2 half-open). For the Debug line only.
+    private string StoreNow() => metrics.CircuitBreakerState.Value switch
+    {
+        1 => "memory fallback, breaker open",
+        2 => "breaker half-open: Redis probed, else the memory fallback",
+        _ => _storeKind,
+    };
+
+    private DecisionNote Note(string reason, string source, PolicyRules route) =>
+        new(reason, source, route.IsEmpty ? "configured " + _configured.Summary() : "configured " + _configured.Summary() + "; route " + route.Summary());
 
     /// <summary>The token of an <c>Authorization: Bearer</c> header; other schemes are the application's business.</summary>
     internal static string? BearerToken(IHeaderDictionary headers)

@@ -3,14 +3,14 @@ using System.Net;
 namespace ForwardAuth.Configuration;
 
 /// <summary>Thrown at start when the configuration is invalid; the message names every bad key, never a secret.</summary>
-public sealed class ConfigurationException(IReadOnlyList<string> problems)
+internal sealed class ConfigurationException(IReadOnlyList<string> problems)
     : Exception("Invalid configuration:" + Environment.NewLine + string.Join(Environment.NewLine, problems.Select(p => "  - " + p)))
 {
     public IReadOnlyList<string> Problems { get; } = problems;
 }
 
 /// <summary>Sources, later wins: built-in defaults → YAML file → environment → command line.</summary>
-public static class ConfigurationLoader
+internal static class ConfigurationLoader
 {
     public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) =>
         Load(args, getVariable, out _);

@@ -3,7 +3,7 @@ using System.Net;
 namespace ForwardAuth.Configuration;
 
 /// <summary>The validated configuration, bound once at start (see <see cref="SettingsCatalogue"/>).</summary>
-public sealed record ForwardAuthOptions
+internal sealed record ForwardAuthOptions
 {
     public required Uri ProviderUrl { get; init; }
     public required string ClientId { get; init; }
@@ -70,7 +70,7 @@ public sealed record ForwardAuthOptions
     public string CallbackPath { get; private init; } = "";
 }
 
-public sealed record RedisOptions
+internal sealed record RedisOptions
 {
     public required bool Enabled { get; init; }
     public required string Address { get; init; }
@@ -106,24 +106,24 @@ public sealed record RedisOptions
     public TimeSpan CommandTimeout => ReadTimeout > WriteTimeout ? ReadTimeout : WriteTimeout;
 }
 
-public sealed record RedisTlsOptions(bool Enabled, string CertFile, string KeyFile, string CaFile, bool InsecureSkipVerify);
+internal sealed record RedisTlsOptions(bool Enabled, string CertFile, string KeyFile, string CaFile, bool InsecureSkipVerify);
 
-public sealed record ClaimHeader(string HeaderName, string ClaimPath);
+internal sealed record ClaimHeader(string HeaderName, string ClaimPath);
 
-public enum CacheMode
+internal enum CacheMode
 {
     Memory,
     Redis,
     Hybrid,
 }
 
-public enum TokenEndpointAuth
+internal enum TokenEndpointAuth
 {
     ClientSecretBasic,
     ClientSecretPost,
 }
 
-public enum ReplayProtection
+internal enum ReplayProtection
 {
     Local,
     Closed,

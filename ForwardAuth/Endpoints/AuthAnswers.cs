@@ -10,14 +10,16 @@ namespace ForwardAuth.Endpoints;
 /// </summary>
 internal static class AuthAnswers
 {
-    public static Task WriteAsync(HttpContext context, ForwardedRequest request, AuthOutcome outcome, ForwardAuthOptions options)
+    /// <param name="allowStatus">The status of an allow: 200 for forwardAuth, 202 for nginx <c>auth_request</c>.</param>
+    public static Task WriteAsync(
+        HttpContext context, ForwardedRequest request, AuthOutcome outcome, ForwardAuthOptions options, int allowStatus = StatusCodes.Status200OK)
     {
         var response = context.Response;
         var sessionCookie = options.CookiePrefix + "session";
         switch (outcome)
         {
             case AuthOutcome.Allow allow:
-                response.StatusCode = StatusCodes.Status200OK;
+                response.StatusCode = allowStatus;
                 Responses.NoStore(response);
                 IdentityHeaders.Write(response.Headers, allow.Identity, allow.AccessToken, options);
                 if (allow.ReissuedSessionCookie is { } reissued)

@@ -16,6 +16,10 @@ internal static class EndpointMappings
         // The forwardAuth address. Traefik always sends GET; any method is judged the same way.
         app.Map("/auth", VerifyEndpoint.HandleAsync);
 
+        // nginx auth_request (ingress-nginx auth-url): 202/401/403, never a redirect; and the identity as JSON.
+        app.Map(NginxEndpoints.AuthPath, NginxEndpoints.AuthAsync);
+        app.MapGet(NginxEndpoints.UserInfoPath, NginxEndpoints.UserInfoAsync);
+
         // Served directly for auth-host deployments (and reachable through the forward-auth exchange as well).
         app.Map(options.CallbackPath, LoginEndpoints.CallbackAsync);
         app.Map(options.LogoutPath, LoginEndpoints.LogoutAsync);

@@ -9,7 +9,7 @@ namespace ForwardAuth.Endpoints;
 /// peer in <c>trustedProxies</c>; from any other peer the forwarded headers are ignored and the request is judged as
 /// that peer sent it. Malformed values (missing, control characters, NUL, not a URI) are refused.
 /// </summary>
-internal sealed record ForwardedRequest(
+internal sealed partial record ForwardedRequest(
     string Method,
     string Proto,
     string Host,

@@ -8,33 +8,59 @@ namespace ForwardAuth.Endpoints;
 
 /// <summary>
 /// <c>/auth</c>, the forwardAuth address: parse the forwarded request, let <see cref="AuthExchange"/> produce the
-/// complete outcome, write it as HTTP, count the decision.
+/// complete outcome, write it as HTTP, count the decision and explain it at Debug.
 /// </summary>
 internal static class VerifyEndpoint
 {
-    public static async Task HandleAsync(
+    public static Task HandleAsync(
         HttpContext context,
         [FromServices] ForwardAuthOptions options,
         [FromServices] AuthExchange exchange,
         [FromServices] ForwardAuthMetrics metrics,
-        [FromServices] EndpointLogger log)
+        [FromServices] EndpointLogger log) =>
+        DecideAsync(
+            context,
+            "/auth",
+            ForwardedRequest.TryParseForwarded,
+            (request, route, ct) => exchange.HandleAsync(request, route, ct),
+            StatusCodes.Status200OK,
+            options,
+            metrics,
+            log.Logger);
+
+    /// <summary>
+    /// One decision endpoint: parse (400 when malformed), refuse identity-header look-alikes, decide, answer (an allow
+    /// with <paramref name="allowStatus"/>), count it in the decision metrics and write its Debug line.
+    /// </summary>
+    internal static async Task DecideAsync(
+        HttpContext context,
+        string endpoint,
+        ParseRequest parse,
+        Func<AuthRequest, PolicyRules, CancellationToken, Task<AuthOutcome>> decide,
+        int allowStatus,
+        ForwardAuthOptions options,
+        ForwardAuthMetrics metrics,
+        ILogger logger)
     {
         var started = Stopwatch.GetTimestamp();
         string? label = "error";
+        ForwardedRequest? request = null;
+        AuthOutcome? outcome = null;
         try
         {
-            var request = ForwardedRequest.TryParseForwarded(context.Request, options, out var error);
+            request = parse(context.Request, options, out var error);
             if (request is null)
             {
-                Log.ForwardedRequestRejected(log.Logger, error!);
+                Log.ForwardedRequestRejected(logger, error!);
+                outcome = new AuthOutcome.BadRequest(error!);
                 await Responses.Json(context.Response, StatusCodes.Status400BadRequest, "invalid_request", error!);
                 label = "bad_request";
                 return;
             }
 
-            var outcome = Unforwardable(context, request, options, log.Logger)
-                ?? await exchange.HandleAsync(request.ForAuth(), PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
-            await AuthAnswers.WriteAsync(context, request, outcome, options);
+            outcome = Unforwardable(context, request, options, logger)
+                ?? await decide(request.ForAuth(), PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
+            await AuthAnswers.WriteAsync(context, request, outcome, options, allowStatus);
             label = outcome.DecisionLabel;
         }
         finally
@@ -43,9 +69,12 @@ internal static class VerifyEndpoint
             if (label is not null)
             {
                 metrics.RecordDecision(label, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                DecisionLog.Write(logger, endpoint, context, request, outcome, label, started);
             }
         }
     }
+
+    internal delegate ForwardedRequest? ParseRequest(HttpRequest request, ForwardAuthOptions options, out string? error);
 
     // A request whose headers imitate an identity header is refused before anything is judged.
     private static AuthOutcome.BadRequest? Unforwardable(HttpContext context, ForwardedRequest request, ForwardAuthOptions options, ILogger logger)

@@ -118,6 +118,12 @@ internal static partial class Log
     [LoggerMessage(303, LogLevel.Debug, "Session cookie refused: {Reason}")]
     public static partial void CookieRejected(ILogger logger, string reason);
 
+    // One line per decision at Debug: why, from which session source, under which rules. Never a token or cookie value.
+    [LoggerMessage(304, LogLevel.Debug, "Decision {Outcome} ({Status}) on {Endpoint} for {Method} {Target} in {ElapsedMs} ms: {Reason}; source {Source}; user {User}; rules {Rules}; replica {Replica}")]
+    public static partial void Decision(
+        ILogger logger, string outcome, int status, string endpoint, string method, string target, double elapsedMs,
+        string reason, string source, string user, string rules, string replica);
+
     // 4xx: provider and configuration
     [LoggerMessage(400, LogLevel.Information, "OpenID provider metadata loaded from {Issuer}")]
     public static partial void DiscoveryLoaded(ILogger logger, string issuer);

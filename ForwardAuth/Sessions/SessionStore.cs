@@ -7,7 +7,23 @@ namespace ForwardAuth.Sessions;
 
 /// <summary>A session found for a cookie: from the store's record, or decided from the sealed cookie alone.</summary>
 /// <param name="ReissuedCookie">A cookie sealed again under the current key, when an older key had sealed it.</param>
-internal sealed record ResolvedSession(string Handle, SessionRecord Record, bool FromCookieOnly, string? ReissuedCookie = null);
+internal sealed record ResolvedSession(string Handle, SessionRecord Record, SessionSource Source, string? ReissuedCookie = null)
+{
+    public bool FromCookieOnly => Source != SessionSource.StoreRecord;
+}
+
+/// <summary>Where a resolved session came from (the Debug decision line says it).</summary>
+internal enum SessionSource
+{
+    /// <summary>The store's record decided.</summary>
+    StoreRecord,
+
+    /// <summary>The store had no record: the sealed cookie decided and was adopted into the store.</summary>
+    AdoptedCookie,
+}
+
+/// <summary>A session, or why the cookie gave none (a reason fit for a log: never the cookie's value).</summary>
+internal readonly record struct SessionResolution(ResolvedSession? Session, string Refusal);
 
 /// <summary>
 /// Server-side sessions. The store's record decides when it is there; when the store lacks it or cannot be reached, a
@@ -39,24 +55,29 @@ internal sealed class SessionStore(
         return cookie.Seal(CookiePayload.For(handle, record.Identity, record.IssuedAt, record.ExpiresAt));
     }
 
-    public async Task<ResolvedSession?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken)
+    public async Task<ResolvedSession?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken) =>
+        (await LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false)).Session;
+
+    /// <summary><see cref="ResolveAsync"/>, saying why there is no session when there is none.</summary>
+    public async Task<SessionResolution> LookUpAsync(string? cookieValue, CancellationToken cancellationToken)
     {
         var payload = cookie.TryOpen(cookieValue, out var sealedWithOldKey);
         if (payload is null)
         {
-            if (!string.IsNullOrEmpty(cookieValue))
+            if (string.IsNullOrEmpty(cookieValue))
             {
-                Log.CookieRejected(logger, "not sealed by this deployment's keys");
+                return new(null, "no session cookie");
             }
 
-            return null;
+            Log.CookieRejected(logger, "not sealed by this deployment's keys");
+            return new(null, "cookie not sealed by this deployment's keys");
         }
 
         var now = time.GetUtcNow();
         if (payload.ExpiresAt <= now.ToUnixTimeSeconds())
         {
             Log.CookieRejected(logger, "expired");
-            return null;
+            return new(null, "session cookie expired");
         }
 
         var reissued = sealedWithOldKey ? cookie.Seal(payload) : null;
@@ -67,27 +88,27 @@ internal sealed class SessionStore(
             // from the cookie during an outage, and its journal replayed the record to Redis afterwards): the marker
             // still wins, so a logged-out cookie never comes back. Only adopted records pay for this extra read.
             Log.CookieRejected(logger, "session was logged out");
-            return null;
+            return new(null, "session revoked (logged out)");
         }
 
         if (loaded is { } found)
         {
             return await CheckActivityAsync(payload.Handle, found.Record, found.SealedWithOldKey, cancellationToken).ConfigureAwait(false) is { } record
-                ? new ResolvedSession(payload.Handle, record, false, reissued)
-                : null;
+                ? new(new ResolvedSession(payload.Handle, record, SessionSource.StoreRecord, reissued), "")
+                : new(null, "session expired or idle too long");
         }
 
         if (await revocations.IsHandleRevokedAsync(payload.Handle, cancellationToken).ConfigureAwait(false))
         {
             Log.CookieRejected(logger, "session was logged out");
-            return null;
+            return new(null, "session revoked (logged out)");
         }
 
         // Only if absent: a full record written meanwhile (or replayed after an outage) must not be clobbered.
         var adopted = FromCookie(payload) with { LastSeenAt = now };
         await records.WriteAsync(payload.Handle, adopted, onlyIfAbsent: true, cancellationToken).ConfigureAwait(false);
         Log.SessionAdopted(logger, adopted.Identity.Identifier);
-        return new ResolvedSession(payload.Handle, adopted, true, reissued);
+        return new(new ResolvedSession(payload.Handle, adopted, SessionSource.AdoptedCookie, reissued), "");
     }
 
     /// <summary>The current record of a session (null when it ended or expired).</summary>

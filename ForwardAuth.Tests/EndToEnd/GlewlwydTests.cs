@@ -57,13 +57,14 @@ public class GlewlwydTests
     }
 
     /// <summary>The browser's login: ForwardAuth sends it to Glewlwyd, the user signs in there, Glewlwyd sends it back.</summary>
-    private async Task<HttpResponseMessage> LoginAsync(ForwardAuthClient client, GlewlwydProvider.User user, ForwardAuthInstance start, ForwardAuthInstance callback, string uri = "/")
+    private async Task<HttpResponseMessage> LoginAsync(
+        ForwardAuthClient client, GlewlwydProvider.User user, ForwardAuthInstance start, ForwardAuthInstance callback, string uri = "/", string? granted = null)
     {
         using var challenge = await client.AuthAsync(start, "GET", uri, ForwardAuthClient.Navigation);
         Assert.That(challenge.StatusCode, Is.EqualTo(HttpStatusCode.Found));
         var authorize = challenge.Headers.Location!.AbsoluteUri;
         Assert.That(authorize, Does.StartWith(_provider.Issuer + "/auth?"));
-        await _provider.SignInAsync(client.ProviderHttp, user);
+        await _provider.SignInAsync(client.ProviderHttp, user, granted ?? Scopes);
         var back = await client.ProviderRoundTripAsync(authorize + "&g_continue");
         return await client.AuthAsync(callback, "GET", back, ForwardAuthClient.Navigation);
     }
@@ -225,5 +226,23 @@ public class GlewlwydTests
             Assert.That(untouched.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another Glewlwyd session of the same user stays");
         }
 
+    }
+
+    [Test]
+    public async Task PartialConsent_GroupsNotGranted_LoginSucceedsWithoutGroups_MissingScopeLogged()
+    {
+        // The newest in-process replica receives the log events of the process (Serilog's static logger).
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(Settings());
+        using var client = new ForwardAuthClient();
+
+        using var done = await LoginAsync(client, GlewlwydProvider.Alice, replica, replica, granted: "openid email");
+
+        Assert.That(done.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+        using var page = await PageAsync(client, replica);
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(page.Headers.GetValues("X-Forwarded-User").Single(), Is.EqualTo("alice@example.com"));
+        Assert.That(page.Headers.GetValues("X-Auth-Request-Groups").Single(), Is.Empty);
+        Assert.That(replica.Logs.Where(l => l.Contains("did not grant the scope", StringComparison.Ordinal)).ToList(),
+            Has.Count.EqualTo(1).And.Some.Contains("groups"), "the missing scope is logged once, and only it");
     }
 }

@@ -52,6 +52,8 @@ internal sealed class OidcProvider : IAsyncDisposable
         /// <summary><c>client_secret_basic</c> (default) or <c>client_secret_post</c>; the provider refuses the other one.</summary>
         public string? TokenAuthMethod { get; init; }
         public string? UsersFile { get; init; }
+        /// <summary>ID tokens with <c>sub</c> only; the scopes' claims in userinfo.</summary>
+        public bool ThinIdTokens { get; init; }
     }
 
     public static async Task<OidcProvider> StartAsync(Settings settings)
@@ -80,6 +82,7 @@ internal sealed class OidcProvider : IAsyncDisposable
                 ["POST_LOGOUT_REDIRECT_URIS"] = string.Join(',', settings.PostLogoutRedirectUris.DefaultIfEmpty("http://127.0.0.1:9/")),
                 ["JWKS_FILE"] = jwksFile,
                 ["ROTATE_REFRESH_TOKENS"] = settings.RotateRefreshTokens ? "true" : "false",
+                ["THIN_ID_TOKENS"] = settings.ThinIdTokens ? "true" : "false",
             };
             Add(env, "AUTO_LOGIN", settings.AutoLogin);
             Add(env, "ACCESS_TOKEN_RESOURCE", settings.AccessTokenResource);

@@ -19,6 +19,7 @@ internal sealed class LoginFlow(
     ReplayGuard replay,
     OidcProtocol protocol,
     TokenValidator tokens,
+    UserinfoClaims userinfo,
     ForwardAuthOptions options,
     TimeProvider time,
     ForwardAuthMetrics metrics,
@@ -153,6 +154,18 @@ internal sealed class LoginFlow(
 
         LogScopesNotGranted(response.Scope, loginId);
         var identity = check.Identity!;
+        if (options.ClaimsFromUserinfo)
+        {
+            var merged = await userinfo.ForLoginAsync(idToken, response.AccessToken, cancellationToken).ConfigureAwait(false);
+            if (merged.Identity is null)
+            {
+                return merged.SubjectMismatch
+                    ? Fail(403, "userinfo_subject", "the provider's userinfo answer is about another user (sub)", bindingCookieName)
+                    : Fail(502, "userinfo", "the provider's userinfo endpoint did not answer (" + Printable(merged.Error ?? "error") + ")", bindingCookieName);
+            }
+
+            identity = merged.Identity;
+        }
         var now = time.GetUtcNow();
         var session = new SessionRecord
         {

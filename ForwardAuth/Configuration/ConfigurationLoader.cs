@@ -64,6 +64,7 @@ internal static class ConfigurationLoader
             RoleClaimName = NonEmpty(r, "roleClaimName"),
             GroupClaimName = NonEmpty(r, "groupClaimName"),
             ClaimSeparator = r.Text("claimSeparator"),
+            ClaimsFromUserinfo = r.Boolean("claimsFromUserinfo"),
             AllowedUsers = r.List("allowedUsers"),
             AllowedUserDomains = r.List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(),
             AllowedRolesAndGroups = r.List("allowedRolesAndGroups"),

@@ -46,6 +46,9 @@ internal sealed record ForwardAuthOptions
 
     /// <summary>Separator of group/role claims sent as one delimited string; empty: such a string is one value.</summary>
     public string ClaimSeparator { get; init; } = "";
+
+    /// <summary>Merge the userinfo endpoint's claims into the identity after the code exchange and each refresh.</summary>
+    public bool ClaimsFromUserinfo { get; init; }
     public required IReadOnlyList<string> AllowedUsers { get; init; }
     public required IReadOnlyList<string> AllowedUserDomains { get; init; }
     public required IReadOnlyList<string> AllowedRolesAndGroups { get; init; }

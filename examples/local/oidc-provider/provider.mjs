@@ -76,7 +76,9 @@ const provider = new Provider(ISSUER, {
   cookies: { keys: list(env.COOKIE_KEYS || 'forwardauth-dev-cookie-key-not-a-secret') },
   scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', ...extraClaims], groups: ['groups'] },
-  conformIdTokenClaims: false, // put the scope's claims into the ID token, not only into userinfo
+  // false: the scope's claims go into the ID token too. THIN_ID_TOKENS=true: only into userinfo (ID tokens carry sub),
+  // as providers do whose relying parties read userinfo (claimsFromUserinfo).
+  conformIdTokenClaims: env.THIN_ID_TOKENS === 'true',
   pkce: { required: () => true }, // v9 only supports S256 anyway
   ttl: TTL,
   // Default is "only with offline_access" (which oidc-provider also drops unless prompt=consent).

@@ -245,4 +245,21 @@ public class GlewlwydTests
         Assert.That(replica.Logs.Where(l => l.Contains("did not grant the scope", StringComparison.Ordinal)).ToList(),
             Has.Count.EqualTo(1).And.Some.Contains("groups"), "the missing scope is logged once, and only it");
     }
+
+    [Test]
+    public async Task ClaimsFromUserinfo_GlewlwydUserinfoHasTheIdTokensSubject_LoginWithItsClaims()
+    {
+        var settings = Settings();
+        settings["CLAIMS_FROM_USERINFO"] = "true";
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
+        using var client = new ForwardAuthClient();
+
+        using var done = await LoginAsync(client, GlewlwydProvider.Bob, replica, replica);
+        using var page = await PageAsync(client, replica);
+
+        Assert.That(done.StatusCode, Is.EqualTo(HttpStatusCode.Found), "userinfo's sub is the ID token's: no 403");
+        Assert.That(page.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(page.Headers.GetValues("X-Forwarded-User").Single(), Is.EqualTo("bob@example.com"));
+        Assert.That(page.Headers.GetValues("X-Auth-Request-Groups").Single(), Is.EqualTo("staff"));
+    }
 }

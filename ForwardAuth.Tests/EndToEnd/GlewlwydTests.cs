@@ -172,14 +172,17 @@ public class GlewlwydTests
     }
 
     [Test]
-    public async Task RpInitiatedLogout_ToGlewlwydEndSession_OldCookieRefusedEverywhere()
+    public async Task RpInitiatedLogout_RefreshTokenRevokedAtGlewlwyd_ToItsEndSession_OldCookieRefusedEverywhere()
     {
         using var client = new ForwardAuthClient();
         using var _ = await LoginAsync(client, GlewlwydProvider.Alice, _a, _b);
         var oldCookie = client.Cookies[SessionCookie];
+        var revoked = _provider.RevokedRefreshTokens;
 
         using var logout = await client.AuthAsync(_b, "GET", "/oauth2/logout", ForwardAuthClient.Navigation);
         Assert.That(logout.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+        await TestPaths.WaitUntilAsync(
+            () => Task.FromResult(_provider.RevokedRefreshTokens > revoked), TimeSpan.FromSeconds(5), "Glewlwyd to log the refresh token's revocation");
         var endSession = logout.Headers.Location!.AbsoluteUri;
         Assert.That(endSession, Does.StartWith(_provider.Issuer + "/end_session"));
         Assert.That(endSession, Does.Contain("id_token_hint=").And.Contain("post_logout_redirect_uri=" + Uri.EscapeDataString("http://app.test/")));

@@ -136,6 +136,9 @@ internal sealed class GlewlwydProvider : IAsyncDisposable
     /// <summary>How many logout tokens Glewlwyd's log says were accepted (answered 200) by the client.</summary>
     public int BackchannelSuccesses => Output.Count(l => l.Contains("Send backchannel_logout successfully", StringComparison.Ordinal));
 
+    /// <summary>How many refresh tokens Glewlwyd's log says were revoked at its revocation endpoint.</summary>
+    public int RevokedRefreshTokens => Output.Count(l => l.Contains("Refresh token generated for client 'forwardauth' revoked", StringComparison.Ordinal));
+
     /// <summary>Glewlwyd's log lines for logout tokens the client refused (with the answer's status).</summary>
     public IReadOnlyList<string> BackchannelRefusals => [.. Output.Where(l => l.Contains("Error backchannel_logout response", StringComparison.Ordinal))];
 
@@ -364,7 +367,9 @@ internal static class GlewlwydPlugin
                     new JsonObject { ["user-parameter"] = "groups", ["token-parameter"] = "groups" },
                     new JsonObject { ["user-parameter"] = "email", ["token-parameter"] = "email" }),
                 ["pkce-allowed"] = true,
-                ["introspection-revocation-allowed"] = true,
+                // The client may revoke (and introspect) its own tokens with its credentials: without it Glewlwyd
+                // answers ForwardAuth's revocation of the refresh token at logout with 401.
+                ["introspection-revocation-allowed"] = true, ["introspection-revocation-allow-target-client"] = true,
                 ["jwks-show"] = true,
                 // Resource indicators: a token asked for with resource=ApiResource (and the api scope) has aud = ApiResource.
                 ["resource-allowed"] = true,

@@ -87,6 +87,22 @@ public class UserinfoClaimsTests
     }
 
     [Test]
+    public async Task Login_ProviderHasNoUserinfoEndpoint_502NamesIt()
+    {
+        await using var stack = await FastStack.StartAsync(FromUserinfo);
+        stack.Provider.NoUserinfoEndpoint = true;
+        stack.Time.Advance(TimeSpan.FromSeconds(301)); // past tokenMetadataTTL: the discovery document is read again
+        var login = await stack.StartLoginAsync();
+
+        var outcome = await stack.CallbackAsync(login, stack.Provider.IssueCode(new TokenSet(ThinIdToken(stack, "alice", login.Nonce), "at-1")));
+
+        var failed = (AuthOutcome.SignInFailed)outcome;
+        Assert.That(failed.Status, Is.EqualTo(502));
+        Assert.That(failed.Reason, Does.Contain("no userinfo_endpoint"));
+        Assert.That(stack.Provider.UserInfoRequests, Is.Empty);
+    }
+
+    [Test]
     public async Task Refresh_UserinfoCalledWithTheNewAccessToken_ItsClaimsReplaceTheOldOnes()
     {
         await using var stack = await FastStack.StartAsync(FromUserinfo);

@@ -71,10 +71,15 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
         return await httpClients.CreateClient(ProviderHttp.ClientName).RequestRefreshTokenAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The userinfo endpoint's answer for this access token (an error when the provider has none).</summary>
-    public async Task<UserInfoResponse> UserInfoAsync(string accessToken, CancellationToken cancellationToken)
+    /// <summary>The userinfo endpoint's answer for this access token, or null when the provider has no such endpoint.</summary>
+    public async Task<UserInfoResponse?> UserInfoAsync(string accessToken, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(configuration.UserInfoEndpoint))
+        {
+            return null;
+        }
+
         using var request = new UserInfoRequest { Address = configuration.UserInfoEndpoint, Token = accessToken };
         return await httpClients.CreateClient(ProviderHttp.ClientName).GetUserInfoAsync(request, cancellationToken).ConfigureAwait(false);
     }

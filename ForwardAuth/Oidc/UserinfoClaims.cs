@@ -71,6 +71,11 @@ internal sealed class UserinfoClaims(OidcProtocol protocol, ForwardAuthOptions o
         }
 
         var response = await protocol.UserInfoAsync(accessToken, cancellationToken).ConfigureAwait(false);
+        if (response is null)
+        {
+            return (null, "the provider's discovery document has no userinfo_endpoint", false);
+        }
+
         if (response.IsError || response.Json is not { ValueKind: JsonValueKind.Object } json)
         {
             return (null, "userinfo: " + (response.IsError ? response.Error ?? response.ErrorType.ToString() : "not a JSON object"), false);

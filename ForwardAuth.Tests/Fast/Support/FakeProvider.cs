@@ -58,6 +58,9 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>The userinfo endpoint's answer to an access token: claims (JSON 200), or null for a 500.</summary>
     public Func<string, Dictionary<string, object?>?> UserInfo { get; set; } = token => new() { ["sub"] = "unknown" };
 
+    /// <summary>When set, the discovery document has no <c>userinfo_endpoint</c>.</summary>
+    public bool NoUserinfoEndpoint { get; set; }
+
     /// <summary>Every access token the userinfo endpoint was called with, in order.</summary>
     public ConcurrentQueue<string> UserInfoRequests { get; } = new();
 
@@ -160,7 +163,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     private HttpResponseMessage Discovery()
     {
         Interlocked.Increment(ref _discoveryRequests);
-        return Json(HttpStatusCode.OK, new Dictionary<string, object>
+        var document = new Dictionary<string, object>
         {
             ["issuer"] = Issuer,
             ["authorization_endpoint"] = Issuer + "/authorize",
@@ -172,7 +175,13 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ["response_types_supported"] = new[] { "code" },
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
-        });
+        };
+        if (NoUserinfoEndpoint)
+        {
+            document.Remove("userinfo_endpoint");
+        }
+
+        return Json(HttpStatusCode.OK, document);
     }
 
     private HttpResponseMessage Jwks()

@@ -77,6 +77,7 @@ internal static class HostingExtensions
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<TokenValidator>();
         services.AddSingleton<OidcProtocol>();
+        services.AddSingleton<UserinfoClaims>();
         services.AddForwardAuthStore(options.Redis);
         services.AddSingleton<SessionCookie>();
         services.AddSingleton<SessionRecords>();

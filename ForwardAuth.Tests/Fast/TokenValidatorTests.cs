@@ -10,8 +10,8 @@ namespace ForwardAuth.Tests.Fast;
 [Category("Fast")]
 public class TokenValidatorTests
 {
-    [TestCase("expired", "token expired or not yet valid")]
-    [TestCase("not-yet-valid", "token expired or not yet valid")]
+    [TestCase("expired", "token expired")]
+    [TestCase("not-yet-valid", "token not yet valid (nbf)")]
     [TestCase("issued-in-future", "token issued in the future")]
     [TestCase("wrong-audience", "wrong audience")]
     [TestCase("wrong-issuer", "wrong issuer")]

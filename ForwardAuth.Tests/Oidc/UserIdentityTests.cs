@@ -91,4 +91,26 @@ public class UserIdentityTests
         Assert.That(id.ClaimValues["tenant.id"], Is.EqualTo("t-42"));
         Assert.That(id.ClaimValues["team"], Is.EqualTo("a,b"));
     }
+
+    [Test]
+    public void FromClaims_CommaJoinedGroupString_NoSeparator_OneValueAsBefore() =>
+        Assert.That(From("""{"sub":"u1","groups":"admins,staff"}""")!.Groups, Is.EqualTo(new[] { "admins,staff" }));
+
+    [Test]
+    public void FromClaims_CommaJoinedGroupString_WithSeparator_SplitIntoGroups()
+    {
+        var options = Options(("CLAIM_SEPARATOR", ","), ("ROLE_CLAIM_NAME", "roles"));
+
+        var id = From("""{"sub":"u1","groups":"admins, staff,,","roles":"r1,r2"}""", options)!;
+
+        Assert.That(id.Groups, Is.EqualTo(new[] { "admins", "staff", "r1", "r2" }));
+    }
+
+    [Test]
+    public void FromClaims_GroupArray_WithSeparator_ElementsNeverSplit()
+    {
+        var id = From("""{"sub":"u1","groups":["a,b","c"]}""", Options(("CLAIM_SEPARATOR", ",")))!;
+
+        Assert.That(id.Groups, Is.EqualTo(new[] { "a,b", "c" }));
+    }
 }

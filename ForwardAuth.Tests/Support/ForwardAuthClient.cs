@@ -12,13 +12,20 @@ namespace ForwardAuth.Tests.Support;
 internal sealed class ForwardAuthClient : IDisposable
 {
     private readonly HttpClient _http = new(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false });
-    private readonly HttpClient _providerHttp = new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = new CookieContainer() });
+    private readonly HttpClient _providerHttp;
 
     public ForwardAuthClient(string host = "app.test", string proto = "http")
     {
         Host = host;
         Proto = proto;
+        _providerHttp = new(new HttpClientHandler { AllowAutoRedirect = false, CookieContainer = ProviderCookies });
     }
+
+    /// <summary>The browser's cookies at the provider.</summary>
+    public CookieContainer ProviderCookies { get; } = new();
+
+    /// <summary>The browser at the provider (its cookies in <see cref="ProviderCookies"/>; redirects not followed).</summary>
+    public HttpClient ProviderHttp => _providerHttp;
 
     public string Host { get; }
 

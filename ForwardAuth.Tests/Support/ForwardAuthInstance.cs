@@ -11,12 +11,15 @@ internal static class ForwardAuthSettings
 {
     public const string EncryptionKey = "test-session-encryption-key-0123456789abcdef";
 
-    public static Dictionary<string, string> For(OidcProvider provider, RedisServer? redis = null, string cacheMode = "redis") => new()
+    public static Dictionary<string, string> For(OidcProvider provider, RedisServer? redis = null, string cacheMode = "redis") =>
+        For(provider.Issuer, OidcProvider.ClientId, OidcProvider.ClientSecret, redis, cacheMode);
+
+    public static Dictionary<string, string> For(string issuer, string clientId, string clientSecret, RedisServer? redis = null, string cacheMode = "redis") => new()
     {
-        ["PROVIDER_URL"] = provider.Issuer,
+        ["PROVIDER_URL"] = issuer,
         ["ALLOW_HTTP_PROVIDER"] = "true",
-        ["CLIENT_ID"] = OidcProvider.ClientId,
-        ["CLIENT_SECRET"] = OidcProvider.ClientSecret,
+        ["CLIENT_ID"] = clientId,
+        ["CLIENT_SECRET"] = clientSecret,
         ["SESSION_ENCRYPTION_KEY"] = EncryptionKey,
         ["SCOPES"] = "openid,profile,email,groups",
         ["LOG_LEVEL"] = "debug",

@@ -52,6 +52,8 @@ internal sealed class OidcProvider : IAsyncDisposable
         /// <summary><c>client_secret_basic</c> (default) or <c>client_secret_post</c>; the provider refuses the other one.</summary>
         public string? TokenAuthMethod { get; init; }
         public string? UsersFile { get; init; }
+        /// <summary>ID tokens with <c>sub</c> only; the scopes' claims in userinfo.</summary>
+        public bool ThinIdTokens { get; init; }
     }
 
     public static async Task<OidcProvider> StartAsync(Settings settings)
@@ -80,6 +82,7 @@ internal sealed class OidcProvider : IAsyncDisposable
                 ["POST_LOGOUT_REDIRECT_URIS"] = string.Join(',', settings.PostLogoutRedirectUris.DefaultIfEmpty("http://127.0.0.1:9/")),
                 ["JWKS_FILE"] = jwksFile,
                 ["ROTATE_REFRESH_TOKENS"] = settings.RotateRefreshTokens ? "true" : "false",
+                ["THIN_ID_TOKENS"] = settings.ThinIdTokens ? "true" : "false",
             };
             Add(env, "AUTO_LOGIN", settings.AutoLogin);
             Add(env, "ACCESS_TOKEN_RESOURCE", settings.AccessTokenResource);
@@ -137,6 +140,22 @@ internal sealed class OidcProvider : IAsyncDisposable
     {
         using var http = new HttpClient();
         using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__token-delay?ms={(int)delay.TotalMilliseconds}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>The next <paramref name="count"/> code exchanges are answered <c>invalid_grant</c> (a voided code); 0 restores it.</summary>
+    public async Task RefuseCodesAsync(int count)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__refuse-codes?count={count}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Auto-login's consent grants only these scopes and rejects the others (partial consent); null: all.</summary>
+    public async Task SetConsentScopesAsync(string? scopes)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__consent-scopes?scopes={Uri.EscapeDataString(scopes ?? "")}", null);
         response.EnsureSuccessStatusCode();
     }
 

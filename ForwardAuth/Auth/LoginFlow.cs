@@ -19,6 +19,7 @@ internal sealed class LoginFlow(
     ReplayGuard replay,
     OidcProtocol protocol,
     TokenValidator tokens,
+    UserinfoClaims userinfo,
     ForwardAuthOptions options,
     TimeProvider time,
     ForwardAuthMetrics metrics,
@@ -36,17 +37,20 @@ internal sealed class LoginFlow(
     public Task<AuthOutcome> StartFromRdAsync(AuthRequest request, CancellationToken cancellationToken) =>
         StartAsync(request.Origin, ReturnUrl.FromRd(request.Origin, request.QueryValue("rd"), options.CookieDomain), seeOther: false, challenged: false, cancellationToken);
 
-    public async Task<AuthOutcome> StartAsync(string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken)
+    public Task<AuthOutcome> StartAsync(string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken) =>
+        BeginAsync(RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false, cancellationToken);
+
+    private async Task<AuthOutcome> BeginAsync(
+        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, CancellationToken cancellationToken)
     {
         var binding = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var pkce = Pkce.Create();
-        var redirectUri = RedirectUriFor(origin);
-        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow());
+        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow(), retried);
         var state = await logins.CreateAsync(record, cancellationToken).ConfigureAwait(false);
         var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
         var loginId = LoginStore.IdOf(state);
-        Log.LoginStarted(logger, new Uri(origin).Authority, loginId);
+        Log.LoginStarted(logger, new Uri(redirectUri).Authority, loginId);
         metrics.LoginsStarted.Inc();
         return new AuthOutcome.LoginRedirect(authorizeUrl, BindingCookiePrefix + loginId, binding, LoginStore.Lifetime, seeOther, challenged);
     }
@@ -102,6 +106,16 @@ internal sealed class LoginFlow(
         string code, LoginRecord record, string loginId, string bindingCookieName, CancellationToken cancellationToken)
     {
         var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
+        if (response.IsError && response.Error == "invalid_grant" && !record.Retried)
+        {
+            // The provider voided the code (e.g. another login of the same browser finished at the same moment): a
+            // fresh login usually succeeds where a 403 would be a dead end. Once only: the new record says so.
+            Log.LoginRetriedAfterRefusedCode(logger, loginId);
+            metrics.LoginsFailed.WithLabels("code_refused_retried").Inc();
+            return await BeginAsync(record.RedirectUri, record.ReturnUrl, seeOther: false, challenged: false, retried: true, cancellationToken)
+                .ConfigureAwait(false);
+        }
+
         if (response.IsError || string.IsNullOrEmpty(response.IdentityToken))
         {
             var error = response.IsError ? Printable(response.Error ?? "error") : "no id_token in the response";
@@ -138,7 +152,20 @@ internal sealed class LoginFlow(
             }
         }
 
+        LogScopesNotGranted(response.Scope, loginId);
         var identity = check.Identity!;
+        if (options.ClaimsFromUserinfo)
+        {
+            var merged = await userinfo.ForLoginAsync(idToken, response.AccessToken, cancellationToken).ConfigureAwait(false);
+            if (merged.Identity is null)
+            {
+                return merged.SubjectMismatch
+                    ? Fail(403, "userinfo_subject", "the provider's userinfo answer is about another user (sub)", bindingCookieName)
+                    : Fail(502, "userinfo", "the provider's userinfo endpoint did not answer (" + Printable(merged.Error ?? "error") + ")", bindingCookieName);
+            }
+
+            identity = merged.Identity;
+        }
         var now = time.GetUtcNow();
         var session = new SessionRecord
         {
@@ -158,6 +185,24 @@ internal sealed class LoginFlow(
         Log.LoginCompleted(logger, identity.Identifier, loginId);
         metrics.LoginsCompleted.Inc();
         return new AuthOutcome.SignedIn(cookie, record.ReturnUrl, bindingCookieName);
+    }
+
+    /// <summary>
+    /// Partial consent: each scope asked for but absent from the token response's <c>scope</c>, logged once for this
+    /// login. No <c>scope</c> in the response means all were granted (RFC 6749 §5.1).
+    /// </summary>
+    private void LogScopesNotGranted(string? grantedScope, string loginId)
+    {
+        if (string.IsNullOrWhiteSpace(grantedScope))
+        {
+            return;
+        }
+
+        var granted = grantedScope.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        foreach (var scope in options.Scopes.Where(s => !granted.Contains(s)).Distinct(StringComparer.Ordinal))
+        {
+            Log.ScopeNotGranted(logger, loginId, scope);
+        }
     }
 
     private AuthOutcome.SignInFailed Fail(int status, string code, string reason, string? bindingCookieName = null)

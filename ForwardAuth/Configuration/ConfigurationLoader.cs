@@ -68,6 +68,8 @@ internal static class ConfigurationLoader
             UserIdentifierClaim = NonEmpty(r, "userIdentifierClaim"),
             RoleClaimName = NonEmpty(r, "roleClaimName"),
             GroupClaimName = NonEmpty(r, "groupClaimName"),
+            ClaimSeparator = r.Text("claimSeparator"),
+            ClaimsFromUserinfo = r.Boolean("claimsFromUserinfo"),
             AllowedUsers = r.List("allowedUsers"),
             AllowedUserDomains = r.List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(),
             AllowedRolesAndGroups = r.List("allowedRolesAndGroups"),

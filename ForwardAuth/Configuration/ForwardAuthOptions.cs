@@ -44,6 +44,12 @@ internal sealed record ForwardAuthOptions
     public required string UserIdentifierClaim { get; init; }
     public required string RoleClaimName { get; init; }
     public required string GroupClaimName { get; init; }
+
+    /// <summary>Separator of group/role claims sent as one delimited string; empty: such a string is one value.</summary>
+    public string ClaimSeparator { get; init; } = "";
+
+    /// <summary>Merge the userinfo endpoint's claims into the identity after the code exchange and each refresh.</summary>
+    public bool ClaimsFromUserinfo { get; init; }
     public required IReadOnlyList<string> AllowedUsers { get; init; }
     public required IReadOnlyList<string> AllowedUserDomains { get; init; }
     public required IReadOnlyList<string> AllowedRolesAndGroups { get; init; }

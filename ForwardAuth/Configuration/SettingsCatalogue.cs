@@ -46,6 +46,8 @@ internal static class SettingsCatalogue
         new("userIdentifierClaim", SettingKind.Text, "email", "Claim that identifies the user (falls back to `sub`)."),
         new("roleClaimName", SettingKind.Text, "roles", "Claim (dotted path allowed, e.g. `realm_access.roles`) holding roles."),
         new("groupClaimName", SettingKind.Text, "groups", "Claim (dotted path allowed) holding groups."),
+        new("claimsFromUserinfo", SettingKind.Boolean, "false", "After the code exchange and after each refresh, merge the provider's userinfo answer into the identity (for providers whose ID tokens carry only `sub`). Its `sub` must be the ID token's: otherwise the login fails (403) and a refreshed session ends."),
+        new("claimSeparator", SettingKind.Text, "", "Split string-valued group and role claims on this separator (e.g. `,` for providers such as Glewlwyd that send groups as one comma-joined string). Empty: a string claim is one group, and a group containing a comma is left out of the groups header."),
         new("allowedUsers", SettingKind.List, "", "Identifiers or emails allowed (case-insensitive). Empty: anyone the other rules allow."),
         new("allowedUserDomains", SettingKind.List, "", "Email domains allowed (exact, case-insensitive)."),
         new("allowedRolesAndGroups", SettingKind.List, "", "Roles or groups of which the user needs at least one."),

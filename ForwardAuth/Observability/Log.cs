@@ -96,6 +96,12 @@ internal static partial class Log
     [LoggerMessage(205, LogLevel.Warning, "Token endpoint refused the code: {Error}")]
     public static partial void TokenExchangeFailed(ILogger logger, string error);
 
+    [LoggerMessage(213, LogLevel.Warning, "Login {LoginId}: the provider did not grant the scope {Scope} that was asked for (partial consent); the claims it carries are missing from the identity")]
+    public static partial void ScopeNotGranted(ILogger logger, string loginId, string scope);
+
+    [LoggerMessage(214, LogLevel.Information, "Login {LoginId}: the provider refused the code (invalid_grant); starting the login once more")]
+    public static partial void LoginRetriedAfterRefusedCode(ILogger logger, string loginId);
+
     [LoggerMessage(206, LogLevel.Warning, "Refresh token revocation failed: {Error}")]
     public static partial void RevocationFailed(ILogger logger, string error);
 

@@ -19,7 +19,7 @@ internal sealed record Pkce(string Verifier, string Challenge)
 
 /// <summary>
 /// The OAuth/OIDC protocol messages, built and sent with Duende.IdentityModel: authorize URL, code exchange,
-/// refresh-token revocation and the end-session URL.
+/// userinfo, refresh-token revocation and the end-session URL.
 /// </summary>
 internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options)
 {
@@ -69,6 +69,19 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
             RefreshToken = refreshToken,
         };
         return await httpClients.CreateClient(ProviderHttp.ClientName).RequestRefreshTokenAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The userinfo endpoint's answer for this access token, or null when the provider has no such endpoint.</summary>
+    public async Task<UserInfoResponse?> UserInfoAsync(string accessToken, CancellationToken cancellationToken)
+    {
+        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        if (string.IsNullOrEmpty(configuration.UserInfoEndpoint))
+        {
+            return null;
+        }
+
+        using var request = new UserInfoRequest { Address = configuration.UserInfoEndpoint, Token = accessToken };
+        return await httpClients.CreateClient(ProviderHttp.ClientName).GetUserInfoAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Revokes a refresh token where the provider has a revocation endpoint; returns the error, if any.</summary>

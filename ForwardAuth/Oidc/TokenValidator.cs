@@ -123,7 +123,10 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     /// </summary>
     public async Task<TokenCheck> ValidateLogoutTokenAsync(string logoutToken, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(logoutToken, [options.ClientId], cancellationToken, requireSubject: false).ConfigureAwait(false);
+        // No `exp` is accepted here only: the earlier drafts of the spec (and providers built on them, e.g. Glewlwyd) send
+        // none, and the iat window below plus the single-use jti already bound the token's life.
+        var check = await ValidateAsync(logoutToken, [options.ClientId], cancellationToken, requireSubject: false, requireExpiry: false)
+            .ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -169,11 +172,18 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         return check;
     }
 
-    private async Task<TokenCheck> ValidateAsync(string jwt, string[] audiences, CancellationToken cancellationToken, bool requireSubject = true)
+    private async Task<TokenCheck> ValidateAsync(
+        string jwt, string[] audiences, CancellationToken cancellationToken, bool requireSubject = true, bool requireExpiry = true)
     {
-        if (jwt.Length > 16 * 1024 || !_handler.CanReadToken(jwt))
+        if (jwt.Length > 16 * 1024 || !_handler.CanReadToken(jwt) || Read(jwt) is not { } parsed)
         {
             return TokenCheck.Invalid("not a well-formed JWT");
+        }
+
+        // Checked here, before the library, so that `none`, HMAC and unknown algorithms are named as such.
+        if (!AllowedAlgorithms.Contains(parsed.Alg, StringComparer.Ordinal))
+        {
+            return TokenCheck.Invalid("algorithm not allowed");
         }
 
         OpenIdConnectConfiguration configuration;
@@ -197,16 +207,14 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
-            return TokenCheck.Invalid(result.Exception is SecurityTokenInvalidLifetimeException && result.SecurityToken is JsonWebToken t
-                ? LifetimeProblem(t.ValidFrom == DateTime.MinValue ? null : t.ValidFrom, t.ValidTo == DateTime.MinValue ? null : t.ValidTo) ?? "invalid lifetime"
-                : Describe(result.Exception));
+            return TokenCheck.Invalid(Describe(result.Exception));
         }
 
-        // Issued later than now + skew: a provider clock far ahead, or a token minted in advance. Refused like a token
-        // not yet valid; without this, a provider that sends no `nbf` would have no such bound.
-        if (token.IssuedAt > time.GetUtcNow().UtcDateTime + ClockSkew)
+        // Lifetime is ours (the library is told not to check it): its exception cannot say which bound failed, and
+        // its clock is not our TimeProvider.
+        if (LifetimeProblem(token, requireExpiry) is { } problem)
         {
-            return TokenCheck.Invalid("token issued in the future");
+            return TokenCheck.Invalid(problem);
         }
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));
@@ -214,46 +222,67 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         return identity is null && requireSubject ? TokenCheck.Invalid("token has no subject") : new TokenCheck(null, token, identity);
     }
 
-    private TokenValidationParameters Parameters(OpenIdConnectConfiguration configuration, string[] audiences) => new()
+    private JsonWebToken? Read(string jwt)
+    {
+        try
+        {
+            return _handler.ReadJsonWebToken(jwt);
+        }
+        catch (ArgumentException)
+        {
+            // SecurityTokenMalformedException: a header or payload that is not JSON.
+            return null;
+        }
+    }
+
+    private static TokenValidationParameters Parameters(OpenIdConnectConfiguration configuration, string[] audiences) => new()
     {
         ValidIssuer = configuration.Issuer,
         ValidAudiences = audiences,
         IssuerSigningKeys = configuration.SigningKeys,
         ValidAlgorithms = AllowedAlgorithms,
         RequireSignedTokens = true,
-        RequireExpirationTime = true,
-        ValidateLifetime = true,
-        ClockSkew = ClockSkew,
-        // The library's own clock is not injectable; this delegate applies the same rule on our TimeProvider.
-        LifetimeValidator = (notBefore, expires, _, _) => LifetimeProblem(notBefore, expires) is null,
+        RequireExpirationTime = false,
+        ValidateLifetime = false,
         TryAllIssuerSigningKeys = false,
     };
 
-    private string? LifetimeProblem(DateTime? notBefore, DateTime? expires)
+    /// <summary>
+    /// <c>exp</c> (required unless <paramref name="requireExpiry"/> is false: logout tokens of the earlier back-channel
+    /// drafts carry none), <c>nbf</c> and <c>iat</c>, each against our clock with <see cref="ClockSkew"/>.
+    /// </summary>
+    private string? LifetimeProblem(JsonWebToken token, bool requireExpiry)
     {
         var now = time.GetUtcNow().UtcDateTime;
-        if (expires is null)
+        var hasExpiry = token.TryGetPayloadValue<object>("exp", out _);
+        if (!hasExpiry && requireExpiry)
         {
-            return "token has no expiry";
+            return "token has no expiry (exp)";
         }
 
-        if (notBefore is { } nbf && nbf > now + ClockSkew)
+        if (hasExpiry && token.ValidTo < now - ClockSkew)
         {
-            return "token not yet valid";
+            return "token expired";
         }
 
-        return expires.Value < now - ClockSkew ? "token expired" : null;
+        if (token.TryGetPayloadValue<object>("nbf", out _) && token.ValidFrom > now + ClockSkew)
+        {
+            return "token not yet valid (nbf)";
+        }
+
+        // Issued later than now + skew: a provider clock far ahead, or a token minted in advance. Refused like a token
+        // not yet valid; without this, a provider that sends no `nbf` would have no such bound.
+        return token.IssuedAt > now + ClockSkew ? "token issued in the future" : null;
     }
 
     private static string Describe(Exception? e) => e switch
     {
-        SecurityTokenInvalidLifetimeException => "token expired or not yet valid",
         SecurityTokenInvalidIssuerException => "wrong issuer",
         SecurityTokenInvalidAudienceException => "wrong audience",
         SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
         SecurityTokenSignatureKeyNotFoundException => "unknown signing key",
         SecurityTokenInvalidSignatureException => "invalid signature",
-        SecurityTokenNoExpirationException => "token has no expiry",
+        SecurityTokenMalformedException => "not a well-formed JWT",
         null => "invalid token",
         _ => "invalid token (" + e.GetType().Name + ")",
     };

@@ -40,8 +40,8 @@ internal sealed record UserIdentity(
         }
 
         var identifier = options.UserIdentifierClaim == "email" ? email : StringClaim(payload, options.UserIdentifierClaim);
-        var groups = Strings(Find(payload, options.GroupClaimName))
-            .Concat(Strings(Find(payload, options.RoleClaimName)))
+        var groups = GroupValues(Find(payload, options.GroupClaimName), options.ClaimSeparator)
+            .Concat(GroupValues(Find(payload, options.RoleClaimName), options.ClaimSeparator))
             .Distinct(StringComparer.Ordinal)
             .Take(MaxGroups)
             .ToList();
@@ -141,6 +141,15 @@ internal sealed record UserIdentity(
 
     private static bool IsTrue(JsonElement e) =>
         e.ValueKind == JsonValueKind.True || (e.ValueKind == JsonValueKind.String && string.Equals(e.GetString(), "true", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// A group or role claim: with a separator configured, a string-valued claim is split on it (Glewlwyd sends
+    /// <c>"admin,staff"</c>); arrays are never split.
+    /// </summary>
+    private static IEnumerable<string> GroupValues(JsonElement? element, string separator) =>
+        separator.Length > 0 && element is { ValueKind: JsonValueKind.String } s && Limit(s.GetString()) is { } text
+            ? text.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(MaxGroups)
+            : Strings(element);
 
     /// <summary>A claim as a list of strings: a string, an array of strings/numbers, or nothing.</summary>
     private static IEnumerable<string> Strings(JsonElement? element)

@@ -91,7 +91,8 @@ internal sealed record LoginRecord(
     string ReturnUrl,
     string RedirectUri,
     string BindingHash,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    bool Retried = false);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionRecord))]

@@ -40,7 +40,8 @@ internal sealed class SessionRefresher(
     ForwardAuthOptions options,
     TimeProvider time,
     ILogger<SessionRefresher> logger,
-    ForwardAuthMetrics? metrics = null)
+    ForwardAuthMetrics? metrics = null,
+    UserinfoClaims? userinfo = null)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -132,6 +133,28 @@ internal sealed class SessionRefresher(
     }
 
     private async Task<SessionRecord?> MergeAsync(SessionRecord current, TokenResponse response, CancellationToken cancellationToken)
+    {
+        var merged = await MergeTokensAsync(current, response, cancellationToken).ConfigureAwait(false);
+        if (merged is null || !options.ClaimsFromUserinfo || userinfo is null)
+        {
+            return merged;
+        }
+
+        // claimsFromUserinfo: what userinfo says now goes on top; an answer about another sub ends the session, a
+        // failed call keeps the identity the session had (the tokens are refreshed either way).
+        var fromUserinfo = await userinfo.ForRefreshAsync(merged.Identity, merged.AccessToken, cancellationToken).ConfigureAwait(false);
+        if (fromUserinfo.Identity is null)
+        {
+            Log.RefreshFailed(logger, current.Identity.Identifier, fromUserinfo.SubjectMismatch
+                ? "the userinfo answer is about another user (sub): session ended"
+                : "claims from userinfo not updated: " + fromUserinfo.Error);
+            return fromUserinfo.SubjectMismatch ? null : merged;
+        }
+
+        return merged with { Identity = fromUserinfo.Identity };
+    }
+
+    private async Task<SessionRecord?> MergeTokensAsync(SessionRecord current, TokenResponse response, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var updated = current with

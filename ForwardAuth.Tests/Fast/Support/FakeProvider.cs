@@ -55,6 +55,15 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>When set, the token endpoint cannot be reached (a transport failure).</summary>
     public bool TokenEndpointDown { get; set; }
 
+    /// <summary>The userinfo endpoint's answer to an access token: claims (JSON 200), or null for a 500.</summary>
+    public Func<string, Dictionary<string, object?>?> UserInfo { get; set; } = token => new() { ["sub"] = "unknown" };
+
+    /// <summary>When set, the discovery document has no <c>userinfo_endpoint</c>.</summary>
+    public bool NoUserinfoEndpoint { get; set; }
+
+    /// <summary>Every access token the userinfo endpoint was called with, in order.</summary>
+    public ConcurrentQueue<string> UserInfoRequests { get; } = new();
+
     /// <summary>The signing keys the JWKS publishes (rotation: publish another).</summary>
     public void Publish(params (RSA Key, string Kid)[] keys) => _published = keys;
 
@@ -146,6 +155,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ("GET", "/jwks") => Jwks(),
             ("POST", "/token") => Token(form),
             ("POST", "/revoke") => Revoke(form),
+            ("GET", "/userinfo") => UserInfoAnswer(request),
             _ => new HttpResponseMessage(HttpStatusCode.NotFound),
         };
     }
@@ -153,18 +163,25 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     private HttpResponseMessage Discovery()
     {
         Interlocked.Increment(ref _discoveryRequests);
-        return Json(HttpStatusCode.OK, new Dictionary<string, object>
+        var document = new Dictionary<string, object>
         {
             ["issuer"] = Issuer,
             ["authorization_endpoint"] = Issuer + "/authorize",
             ["token_endpoint"] = Issuer + "/token",
             ["jwks_uri"] = Issuer + "/jwks",
             ["revocation_endpoint"] = Issuer + "/revoke",
+            ["userinfo_endpoint"] = Issuer + "/userinfo",
             ["end_session_endpoint"] = EndSessionEndpoint,
             ["response_types_supported"] = new[] { "code" },
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
-        });
+        };
+        if (NoUserinfoEndpoint)
+        {
+            document.Remove("userinfo_endpoint");
+        }
+
+        return Json(HttpStatusCode.OK, document);
     }
 
     private HttpResponseMessage Jwks()
@@ -202,6 +219,13 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         Add(body, "access_token", tokens.AccessToken ?? "opaque-" + Guid.NewGuid().ToString("N"));
         Add(body, "refresh_token", tokens.RefreshToken);
         return Json(HttpStatusCode.OK, body);
+    }
+
+    private HttpResponseMessage UserInfoAnswer(HttpRequestMessage request)
+    {
+        var token = request.Headers.Authorization?.Parameter ?? "";
+        UserInfoRequests.Enqueue(token);
+        return UserInfo(token) is { } claims ? Json(HttpStatusCode.OK, claims) : new HttpResponseMessage(HttpStatusCode.InternalServerError);
     }
 
     private HttpResponseMessage Revoke(Dictionary<string, string> form)

@@ -76,7 +76,9 @@ const provider = new Provider(ISSUER, {
   cookies: { keys: list(env.COOKIE_KEYS || 'forwardauth-dev-cookie-key-not-a-secret') },
   scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', ...extraClaims], groups: ['groups'] },
-  conformIdTokenClaims: false, // put the scope's claims into the ID token, not only into userinfo
+  // false: the scope's claims go into the ID token too. THIN_ID_TOKENS=true: only into userinfo (ID tokens carry sub),
+  // as providers do whose relying parties read userinfo (claimsFromUserinfo).
+  conformIdTokenClaims: env.THIN_ID_TOKENS === 'true',
   pkce: { required: () => true }, // v9 only supports S256 anyway
   ttl: TTL,
   // Default is "only with offline_access" (which oidc-provider also drops unless prompt=consent).
@@ -118,6 +120,12 @@ const freshStats = () => ({ token: {}, revocation: 0, introspection: 0, end_sess
 let stats = freshStats();
 // Tests make the token endpoint slow (PUT /__token-delay?ms=3000) to show that a refresh lease is renewed.
 let tokenDelayMs = 0;
+// Tests void codes: the next N authorization_code exchanges are answered invalid_grant (PUT /__refuse-codes?count=N),
+// after the provider has consumed the code, as a provider does that voided it.
+let refuseCodes = 0;
+// Tests reproduce partial consent: AUTO_LOGIN's consent grants only these scopes (PUT /__consent-scopes?scopes=openid;
+// no scopes: all again) and rejects the rest.
+let consentScopes = null;
 provider.on('end_session.success', () => { stats.end_session += 1; });
 provider.on('backchannel.success', () => { stats.backchannel_logout.success += 1; });
 provider.on('backchannel.error', (ctx, err) => { stats.backchannel_logout.error += 1; console.error(`backchannel.error: ${err.message}`); });
@@ -130,6 +138,16 @@ provider.use(async (ctx, next) => {
   if (ctx.path === '/__token-delay') {
     if (ctx.method === 'PUT') tokenDelayMs = Math.max(0, Number.parseInt(ctx.query.ms ?? '0', 10) || 0);
     ctx.body = { ms: tokenDelayMs };
+    return;
+  }
+  if (ctx.path === '/__refuse-codes') {
+    if (ctx.method === 'PUT') refuseCodes = Math.max(0, Number.parseInt(ctx.query.count ?? '0', 10) || 0);
+    ctx.body = { count: refuseCodes };
+    return;
+  }
+  if (ctx.path === '/__consent-scopes') {
+    if (ctx.method === 'PUT') consentScopes = ctx.query.scopes ? list(ctx.query.scopes.replaceAll(' ', ',')) : null;
+    ctx.body = { scopes: consentScopes };
     return;
   }
   if (tokenDelayMs > 0 && ctx.method === 'POST' && ctx.path === '/token') {
@@ -149,6 +167,11 @@ provider.use(async (ctx, next) => {
     if (ctx.method === 'POST' && ctx.path === '/token') {
       const gt = ctx.oidc?.params?.grant_type ?? 'unknown';
       stats.token[gt] = (stats.token[gt] ?? 0) + 1;
+      if (gt === 'authorization_code' && ctx.status === 200 && refuseCodes > 0) {
+        refuseCodes -= 1;
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid (voided by /__refuse-codes)' };
+      }
     }
     if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocation += 1;
     if (ctx.method === 'POST' && ctx.path === '/token/introspection') stats.introspection += 1;
@@ -170,9 +193,19 @@ provider.use(async (ctx, next) => {
     const grant = grantId ? await provider.Grant.find(grantId)
       : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
     const d = prompt.details;
-    if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCScope) {
+      const give = d.missingOIDCScope.filter((s) => !consentScopes || consentScopes.includes(s));
+      const refuse = d.missingOIDCScope.filter((s) => !give.includes(s));
+      if (give.length) grant.addOIDCScope(give.join(' '));
+      if (refuse.length) grant.rejectOIDCScope(refuse.join(' '));
+    }
     if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
-    for (const [ind, s] of Object.entries(d.missingResourceScopes ?? {})) grant.addResourceScope(ind, s.join(' '));
+    for (const [ind, s] of Object.entries(d.missingResourceScopes ?? {})) {
+      const give = s.filter((x) => !consentScopes || consentScopes.includes(x));
+      const refuse = s.filter((x) => !give.includes(x));
+      if (give.length) grant.addResourceScope(ind, give.join(' '));
+      if (refuse.length) grant.rejectResourceScope(ind, refuse.join(' '));
+    }
     result = { consent: { grantId: await grant.save() } };
   }
   // interactionFinished() would write to the raw res behind koa's back; this is equivalent.

@@ -50,6 +50,7 @@ public class GlewlwydTests
     {
         var settings = ForwardAuthSettings.For(_provider.Issuer, GlewlwydProvider.ClientId, GlewlwydProvider.ClientSecret, _redis);
         settings["SCOPES"] = Scopes.Replace(' ', ',');
+        settings["OVERRIDE_SCOPES"] = "true"; // as the recipe says: Glewlwyd has no "profile" scope of its own
         settings["CLAIM_SEPARATOR"] = ",";
         settings["AUDIENCE"] = GlewlwydProvider.ApiResource;
         settings["PASS_AUTHORIZATION_HEADER"] = "true";

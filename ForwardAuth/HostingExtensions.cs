@@ -57,6 +57,11 @@ internal static class HostingExtensions
             Log.UnknownConfigurationKey(startupLogger, key);
         }
 
+        if (options.PluginRateLimit is { } rateLimit)
+        {
+            Log.PluginRateLimitIgnored(startupLogger, rateLimit, options.Regulation.MaxRetries);
+        }
+
         app.UseOutageResponses();
         app.MapForwardAuth();
         MetricGauges.Register(app.Services);
@@ -80,6 +85,8 @@ internal static class HostingExtensions
         services.AddSingleton<SessionStore>();
         services.AddSingleton<LoginStore>();
         services.AddSingleton<ReplayGuard>();
+        services.AddSingleton<RegulationStore>();
+        services.AddSingleton<Regulation>();
         services.AddSingleton<LoginFlow>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();

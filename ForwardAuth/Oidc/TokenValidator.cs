@@ -13,7 +13,20 @@ internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdenti
 {
     public bool IsValid => Error is null;
 
+    /// <summary>Refused for its lifetime only (expired, not yet valid, issued in the future): a real token, merely stale.</summary>
+    public bool Expired { get; private init; }
+
+    /// <summary>Not judged: the provider's metadata could not be loaded. Nothing the client did.</summary>
+    public bool Unverifiable { get; private init; }
+
+    /// <summary>Refused for what the token is (signature, issuer, audience, format, kind): what regulation counts.</summary>
+    public bool IsForgedOrMalformed => Error is not null && !Expired && !Unverifiable;
+
     public static TokenCheck Invalid(string error) => new(error, null, null);
+
+    public static TokenCheck Stale(string error) => new(error, null, null) { Expired = true };
+
+    public static TokenCheck NotVerifiable(string error) => new(error, null, null) { Unverifiable = true };
 }
 
 /// <summary>
@@ -183,7 +196,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         }
         catch (InvalidOperationException)
         {
-            return TokenCheck.Invalid("provider metadata unavailable");
+            return TokenCheck.NotVerifiable("provider metadata unavailable");
         }
 
         var result = await _handler.ValidateTokenAsync(jwt, Parameters(configuration, audiences)).ConfigureAwait(false);
@@ -197,16 +210,18 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
-            return TokenCheck.Invalid(result.Exception is SecurityTokenInvalidLifetimeException && result.SecurityToken is JsonWebToken t
-                ? LifetimeProblem(t.ValidFrom == DateTime.MinValue ? null : t.ValidFrom, t.ValidTo == DateTime.MinValue ? null : t.ValidTo) ?? "invalid lifetime"
-                : Describe(result.Exception));
+            return result.Exception is SecurityTokenInvalidLifetimeException
+                ? TokenCheck.Stale(result.SecurityToken is JsonWebToken t
+                    ? LifetimeProblem(t.ValidFrom == DateTime.MinValue ? null : t.ValidFrom, t.ValidTo == DateTime.MinValue ? null : t.ValidTo) ?? "invalid lifetime"
+                    : Describe(result.Exception))
+                : TokenCheck.Invalid(Describe(result.Exception));
         }
 
         // Issued later than now + skew: a provider clock far ahead, or a token minted in advance. Refused like a token
         // not yet valid; without this, a provider that sends no `nbf` would have no such bound.
         if (token.IssuedAt > time.GetUtcNow().UtcDateTime + ClockSkew)
         {
-            return TokenCheck.Invalid("token issued in the future");
+            return TokenCheck.Stale("token issued in the future");
         }
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));

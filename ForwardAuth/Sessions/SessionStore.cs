@@ -23,7 +23,8 @@ internal enum SessionSource
 }
 
 /// <summary>A session, or why the cookie gave none (a reason fit for a log: never the cookie's value).</summary>
-internal readonly record struct SessionResolution(ResolvedSession? Session, string Refusal);
+/// <summary><paramref name="Unopenable"/>: a cookie was given that this deployment's keys do not open (forged, corrupted, or sealed by a removed key).</summary>
+internal readonly record struct SessionResolution(ResolvedSession? Session, string Refusal, bool Unopenable = false);
 
 /// <summary>
 /// Server-side sessions. The store's record decides when it is there; when the store lacks it or cannot be reached, a
@@ -70,7 +71,7 @@ internal sealed class SessionStore(
             }
 
             Log.CookieRejected(logger, "not sealed by this deployment's keys");
-            return new(null, "cookie not sealed by this deployment's keys");
+            return new(null, "cookie not sealed by this deployment's keys", Unopenable: true);
         }
 
         var now = time.GetUtcNow();

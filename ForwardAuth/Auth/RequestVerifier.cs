@@ -63,7 +63,7 @@ internal sealed class RequestVerifier(
         }
 
         var lookup = await refresher.GetFreshAsync(cookie, cancellationToken).ConfigureAwait(false);
-        if (lookup is SessionLookup.Missing { Unopenable: true })
+        if (lookup is SessionLookup.Missing { Detail: SessionStore.UnopenedCookie })
         {
             await regulation.FailedAsync(request, "cookie", cancellationToken).ConfigureAwait(false);
         }

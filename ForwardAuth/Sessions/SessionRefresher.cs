@@ -19,7 +19,7 @@ internal abstract record SessionLookup
     /// No usable session for this cookie (none, not ours, expired, logged out): <paramref name="Reason"/> for the client,
     /// <paramref name="Detail"/> which of these it was, for the Debug decision line.
     /// </summary>
-    public sealed record Missing(string Reason, string Detail, bool Unopenable = false) : SessionLookup;
+    public sealed record Missing(string Reason, string Detail) : SessionLookup;
 
     /// <summary>The provider refused to refresh it (<c>invalid_grant</c>): the session has ended everywhere.</summary>
     public sealed record EndedByProvider : SessionLookup;
@@ -47,10 +47,10 @@ internal sealed class SessionRefresher(
     /// <summary>"Give me a fresh session": the session of this cookie, with its tokens refreshed when they are due.</summary>
     public async Task<SessionLookup> GetFreshAsync(string? cookieValue, CancellationToken cancellationToken)
     {
-        var (session, refusal, unopenable) = await sessions.LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false);
+        var (session, refusal) = await sessions.LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false);
         if (session is null)
         {
-            return new SessionLookup.Missing(string.IsNullOrEmpty(cookieValue) ? "no session" : "session invalid or ended", refusal, unopenable);
+            return new SessionLookup.Missing(string.IsNullOrEmpty(cookieValue) ? "no session" : "session invalid or ended", refusal);
         }
 
         return await EnsureFreshAsync(session, cancellationToken).ConfigureAwait(false) is { } record

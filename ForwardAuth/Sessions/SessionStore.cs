@@ -23,8 +23,7 @@ internal enum SessionSource
 }
 
 /// <summary>A session, or why the cookie gave none (a reason fit for a log: never the cookie's value).</summary>
-/// <summary><paramref name="Unopenable"/>: a cookie was given that this deployment's keys do not open (forged, corrupted, or sealed by a removed key).</summary>
-internal readonly record struct SessionResolution(ResolvedSession? Session, string Refusal, bool Unopenable = false);
+internal readonly record struct SessionResolution(ResolvedSession? Session, string Refusal);
 
 /// <summary>
 /// Server-side sessions. The store's record decides when it is there; when the store lacks it or cannot be reached, a
@@ -60,6 +59,12 @@ internal sealed class SessionStore(
         (await LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false)).Session;
 
     /// <summary><see cref="ResolveAsync"/>, saying why there is no session when there is none.</summary>
+    /// <summary>
+    /// The refusal of a cookie this deployment's keys do not open (forged, corrupted, or sealed by a key since removed):
+    /// what regulation counts, unlike an expired or logged-out session.
+    /// </summary>
+    public const string UnopenedCookie = "cookie not sealed by this deployment's keys";
+
     public async Task<SessionResolution> LookUpAsync(string? cookieValue, CancellationToken cancellationToken)
     {
         var payload = cookie.TryOpen(cookieValue, out var sealedWithOldKey);
@@ -71,7 +76,7 @@ internal sealed class SessionStore(
             }
 
             Log.CookieRejected(logger, "not sealed by this deployment's keys");
-            return new(null, "cookie not sealed by this deployment's keys", Unopenable: true);
+            return new(null, UnopenedCookie);
         }
 
         var now = time.GetUtcNow();

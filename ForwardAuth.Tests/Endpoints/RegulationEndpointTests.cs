@@ -161,3 +161,64 @@ public class RegulationEndpointTests : ReplicaPair
         request.Headers.TryAddWithoutValidation("X-Forwarded-For", client);
     }
 }
+
+/// <summary>
+/// Hybrid mode: a replica answers "not banned" from its L1 (the ban check's existence answer is cached there); a ban
+/// added by the other replica is announced and drops that answer, so the client is refused on both.
+/// </summary>
+[TestFixture]
+public class RegulationHybridTests : ReplicaPair
+{
+    private readonly RSA _attackerKey = RSA.Create(2048);
+
+    protected override Dictionary<string, string> ExtraSettings => new(base.ExtraSettings)
+    {
+        ["REGULATION_MAX_RETRIES"] = "10",
+        ["REDIS_CACHE_MODE"] = "hybrid",
+    };
+
+    [OneTimeTearDown]
+    public void DisposeKey() => _attackerKey.Dispose();
+
+    [Test]
+    public async Task BanAddedOnA_ReachesBWhoseL1SaidNotBanned()
+    {
+        const string client = "203.0.113.51";
+        using var http = new ForwardAuthClient();
+        using (var first = await ForgedAsync(http, B, client))
+        {
+            Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+
+        for (var i = 0; i < 9; i++)
+        {
+            using var response = await ForgedAsync(http, A, client);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+
+        var onB = HttpStatusCode.OK;
+        await TestPaths.WaitUntilAsync(
+            async () =>
+            {
+                using var response = await ForgedAsync(http, B, client);
+                onB = response.StatusCode;
+                return onB == (HttpStatusCode)429;
+            },
+            TimeSpan.FromSeconds(5),
+            "replica B to refuse the client banned on A");
+        Assert.That(onB, Is.EqualTo((HttpStatusCode)429));
+    }
+
+    private Task<HttpResponseMessage> ForgedAsync(ForwardAuthClient http, ForwardAuthInstance replica, string client) =>
+        http.AuthAsync(replica, "GET", "/api", request =>
+        {
+            var token = Jwt.Build(
+                new Dictionary<string, object> { ["alg"] = "RS256", ["typ"] = "at+jwt", ["kid"] = OidcProvider.KeyId },
+                new Dictionary<string, object> { ["sub"] = "mallory", ["aud"] = ApiAudience, ["exp"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds() },
+                Jwt.Rs256(_attackerKey));
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + token);
+            request.Headers.TryAddWithoutValidation("Accept", "application/json");
+            request.Headers.Remove("X-Forwarded-For");
+            request.Headers.TryAddWithoutValidation("X-Forwarded-For", client);
+        });
+}

@@ -86,7 +86,7 @@ internal static class HostingExtensions
         services.AddSingleton<LoginStore>();
         services.AddSingleton<ReplayGuard>();
         services.AddSingleton<RegulationStore>();
-        services.AddSingleton<Regulation>();
+        services.AddSingleton<Regulator>();
         services.AddSingleton<LoginFlow>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();

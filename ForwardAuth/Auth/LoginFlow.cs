@@ -17,7 +17,7 @@ internal sealed class LoginFlow(
     LoginStore logins,
     SessionStore sessions,
     ReplayGuard replay,
-    Regulation regulation,
+    Regulator regulation,
     OidcProtocol protocol,
     TokenValidator tokens,
     ForwardAuthOptions options,

@@ -16,7 +16,7 @@ internal sealed class RequestVerifier(
     SessionStore sessions,
     SessionRefresher refresher,
     LoginFlow login,
-    Regulation regulation,
+    Regulator regulation,
     ForwardAuthOptions options,
     ForwardAuthMetrics metrics,
     ILogger<RequestVerifier> logger)

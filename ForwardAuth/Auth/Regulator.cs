@@ -10,7 +10,7 @@ namespace ForwardAuth.Auth;
 /// are refused (<see cref="AuthOutcome.TooManyAttempts"/>) without being judged. Counted in the shared store, so every
 /// replica agrees. Expired credentials are not failures: the callers count only forged, malformed or unknown ones.
 /// </summary>
-internal sealed class Regulation(RegulationStore store, ForwardAuthOptions options, ForwardAuthMetrics metrics, ILogger<Regulation> logger)
+internal sealed class Regulator(RegulationStore store, ForwardAuthOptions options, ForwardAuthMetrics metrics, ILogger<Regulator> logger)
 {
     private readonly RegulationOptions _settings = options.Regulation;
 

@@ -87,3 +87,75 @@ public class RegulationProxyTests
         },
         Jwt.Rs256(key));
 }
+
+/// <summary>
+/// Regulation through the real nginx running <c>examples/nginx/nginx.conf</c>: <c>auth_request</c> only understands
+/// 2xx/401/403, so a banned client gets 403 from <c>/oauth2/auth</c> — and nginx's 403, with the example's
+/// <c>Retry-After</c> passed on, rather than the 500 a 429 would become.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public class RegulationNginxTests
+{
+    private RedisServer _redis = null!;
+    private OidcProvider _provider = null!;
+    private ForwardAuthInstance _replica = null!;
+    private EchoBackend _backend = null!;
+    private NginxProxy _nginx = null!;
+
+    [OneTimeSetUp]
+    public async Task StartStack()
+    {
+        var port = TestPaths.FreePort();
+        _redis = await RedisServer.StartAsync();
+        _provider = await OidcProvider.StartAsync(new OidcProvider.Settings { AutoLogin = "hint", AccessTokenResource = ReplicaPair.ApiAudience });
+        var settings = ForwardAuthSettings.For(_provider, _redis);
+        settings["AUDIENCE"] = ReplicaPair.ApiAudience;
+        settings["REGULATION_MAX_RETRIES"] = "3";
+        _replica = await ForwardAuthInstance.StartProcessAsync(settings);
+        _backend = await EchoBackend.StartAsync();
+        _nginx = await NginxProxy.StartAsync(port, [_replica.Port], _backend.Port);
+    }
+
+    [OneTimeTearDown]
+    public async Task StopStack()
+    {
+        await _nginx.DisposeAsync();
+        await _backend.DisposeAsync();
+        await _replica.DisposeAsync();
+        await _provider.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Test]
+    public async Task ForgedBearerTokens_ThroughNginx_FourthGets403WithRetryAfter()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var key = RSA.Create(2048);
+
+        var answers = new List<HttpResponseMessage>();
+        for (var i = 0; i < 4; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, _nginx.BaseUrl + "/api/data");
+            request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + Jwt.Build(
+                new Dictionary<string, object> { ["alg"] = "RS256", ["typ"] = "at+jwt", ["kid"] = OidcProvider.KeyId },
+                new Dictionary<string, object> { ["iss"] = _provider.Issuer, ["sub"] = "mallory", ["aud"] = ReplicaPair.ApiAudience, ["exp"] = DateTimeOffset.UtcNow.AddMinutes(5).ToUnixTimeSeconds() },
+                Jwt.Rs256(key)));
+            request.Headers.TryAddWithoutValidation("Accept", "application/json");
+            answers.Add(await http.SendAsync(request));
+        }
+
+        try
+        {
+            Assert.That(answers.Take(3).Select(a => a.StatusCode), Has.All.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(answers[3].StatusCode, Is.EqualTo(HttpStatusCode.Forbidden), _nginx.ErrorLog);
+            Assert.That(int.Parse(answers[3].Headers.GetValues("Retry-After").Single(), CultureInfo.InvariantCulture), Is.InRange(280, 300));
+            Assert.That(answers[0].Headers.Contains("Retry-After"), Is.False, "no Retry-After on other answers");
+        }
+        finally
+        {
+            answers.ForEach(a => a.Dispose());
+        }
+    }
+}
+

@@ -62,6 +62,11 @@ internal static class HostingExtensions
             Log.PkceAlwaysOn(startupLogger);
         }
 
+        if (options.PluginRateLimit is { } rateLimit)
+        {
+            Log.PluginRateLimitIgnored(startupLogger, rateLimit, options.Regulation.MaxRetries);
+        }
+
         app.UseOutageResponses();
         app.MapForwardAuth();
         MetricGauges.Register(app.Services);
@@ -86,6 +91,8 @@ internal static class HostingExtensions
         services.AddSingleton<SessionStore>();
         services.AddSingleton<LoginStore>();
         services.AddSingleton<ReplayGuard>();
+        services.AddSingleton<RegulationStore>();
+        services.AddSingleton<Regulator>();
         services.AddSingleton<LoginFlow>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();

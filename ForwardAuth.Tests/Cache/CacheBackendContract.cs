@@ -192,6 +192,41 @@ public abstract class CacheBackendContract
     }
 
     [Test]
+    public async Task Increment_CountsFromOne()
+    {
+        var key = Key();
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await _cache.IncrementAsync(key, TimeSpan.FromMinutes(1)), Is.EqualTo(1));
+            Assert.That(await _cache.IncrementAsync(key, TimeSpan.FromMinutes(1)), Is.EqualTo(2));
+            Assert.That(await _cache.IncrementAsync(key, TimeSpan.FromMinutes(1)), Is.EqualTo(3));
+        });
+    }
+
+    [Test]
+    public async Task Increment_ManyConcurrentCallers_EachGetsItsOwnCount()
+    {
+        var key = Key();
+
+        var counts = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => _cache.IncrementAsync(key, TimeSpan.FromMinutes(1)))));
+
+        Assert.That(counts.Order(), Is.EqualTo(Enumerable.Range(1, 64).Select(i => (long)i)));
+    }
+
+    [Test]
+    public async Task Increment_WindowIsFixedFromTheFirstCount()
+    {
+        // Later increments keep the first one's expiry: a client cannot keep a window open by failing slowly.
+        var key = Key();
+        await _cache.IncrementAsync(key, ShortTtl);
+        await _cache.IncrementAsync(key, TimeSpan.FromMinutes(10));
+        await AdvanceAsync(ShortTtl * 2);
+
+        Assert.That(await _cache.IncrementAsync(key, ShortTtl), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Clear_RemovesOwnKeys()
     {
         var a = Key();

@@ -93,6 +93,12 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
         return await Inner.DeleteIfValueAsync(key, expected, cancellationToken);
     }
 
+    public async Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        await Gate();
+        return await Inner.IncrementAsync(key, window, cancellationToken);
+    }
+
     public async Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default)
     {
         await Gate();

@@ -234,6 +234,7 @@ public class ResilientCacheBackendTests
         public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
+        public Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
         public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) => throw new InvalidOperationException();
     }
@@ -258,6 +259,7 @@ public class ResilientCacheBackendTests
         public Task<byte[]?> GetAndDeleteAsync(string key, CancellationToken cancellationToken = default) => Hang<byte[]?>(cancellationToken);
         public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
         public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
+        public Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default) => Hang<long>(cancellationToken);
         public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) => Hang<bool>(cancellationToken);
         public Task<IReadOnlyCollection<string>> SetMembersAsync(string key, CancellationToken cancellationToken = default) => Hang<IReadOnlyCollection<string>>(cancellationToken);
     }

@@ -28,7 +28,7 @@ public class EnablePkceLogTests
             ["--urls", "http://127.0.0.1:0"], n => env.GetValueOrDefault(n), configureLogging: l => l.WriteTo.Sink(logs));
 
         var pkce = logs.Lines.Select(l => JsonDocument.Parse(l).RootElement)
-            .Where(l => l.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == 404)
+            .Where(l => l.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == 405)
             .Select(l => l.GetProperty("@m").GetString())
             .ToList();
         Assert.That(pkce, Has.Count.EqualTo(lines));

@@ -60,6 +60,9 @@ internal abstract record AuthOutcome
     public sealed record SignInFailed(int Status, string Reason, string? BindingCookieName) : AuthOutcome
     {
         public override string? DecisionLabel => null;
+
+        /// <summary>The failure's code in <c>forwardauth_logins_failed_total</c> (<c>unknown_state</c>, <c>state_replay</c>, …).</summary>
+        public string Code { get; init; } = "";
     }
 
     /// <summary>The session ended: clear its cookie and send the browser on (the provider's end-session endpoint).</summary>
@@ -81,6 +84,18 @@ internal abstract record AuthOutcome
     public sealed record TryAgainLater(string Reason) : AuthOutcome
     {
         public override string? DecisionLabel => null;
+    }
+
+    /// <summary>
+    /// Regulation: the client presented too many invalid credentials and is banned for <paramref name="RetryAfter"/> more;
+    /// its requests that carry credentials are refused without being judged (429 with <c>Retry-After</c>).
+    /// </summary>
+    public sealed record TooManyAttempts(TimeSpan RetryAfter) : AuthOutcome
+    {
+        public override string DecisionLabel => "too_many_attempts";
+
+        /// <summary>Whole seconds for <c>Retry-After</c>, rounded up (at least 1).</summary>
+        public long RetryAfterSeconds => Math.Max(1, (long)Math.Ceiling(RetryAfter.TotalSeconds));
     }
 
     /// <summary>The request cannot be judged (malformed, or a refused logout token): 400 with the reason.</summary>

@@ -2,9 +2,10 @@ namespace ForwardAuth.Auth;
 
 /// <summary>
 /// The original request as Auth needs it: what the proxy described in its forwarded headers, or what reached ForwardAuth
-/// directly (an auth host). Already validated; no HttpContext.
+/// directly (an auth host). Already validated; no HttpContext. <paramref name="Client"/> is the client's address as
+/// the endpoint determined it (from a trusted proxy's <c>X-Forwarded-For</c>, else the peer), empty when unknown.
 /// </summary>
-internal sealed record AuthRequest(string Method, string Origin, string Path, string Query, IHeaderDictionary Headers)
+internal sealed record AuthRequest(string Method, string Origin, string Path, string Query, IHeaderDictionary Headers, string Client = "")
 {
     /// <summary>Path and query as the client asked for it.</summary>
     public string PathAndQuery => Query.Length > 0 ? Path + Query : Path;

@@ -17,6 +17,7 @@ internal sealed class LoginFlow(
     LoginStore logins,
     SessionStore sessions,
     ReplayGuard replay,
+    Regulator regulation,
     OidcProtocol protocol,
     TokenValidator tokens,
     UserinfoClaims userinfo,
@@ -56,16 +57,33 @@ internal sealed class LoginFlow(
     }
 
     /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>
-    public Task<AuthOutcome> CompleteAsync(AuthRequest request, CancellationToken cancellationToken) =>
-        CompleteAsync(request.QueryValue("state"), request.QueryValue("code"), request.QueryValue("error"), request.Cookie, cancellationToken);
-
-    private async Task<AuthOutcome> CompleteAsync(
-        string? state, string? code, string? providerError, Func<string, string?> readCookie, CancellationToken cancellationToken)
+    public async Task<AuthOutcome> CompleteAsync(AuthRequest request, CancellationToken cancellationToken)
     {
+        var state = request.QueryValue("state");
         if (string.IsNullOrEmpty(state) || state.Length > 200)
         {
             return Fail(400, "missing_state", "the callback has no state");
         }
+
+        // A state is a credential: a banned client's is not looked at; an unknown or used one counts against it.
+        if (await regulation.RefusalAsync(request, cancellationToken).ConfigureAwait(false) is { } banned)
+        {
+            metrics.LoginsFailed.WithLabels("too_many_attempts").Inc();
+            return banned with { Note = new DecisionNote($"client {request.Client} banned by regulation ({banned.RetryAfterSeconds} s left)", "login state", "-") };
+        }
+
+        var outcome = await CompleteAsync(state, request.QueryValue("code"), request.QueryValue("error"), request.Cookie, cancellationToken).ConfigureAwait(false);
+        if (outcome is AuthOutcome.SignInFailed { Code: "unknown_state" or "state_replay" })
+        {
+            await regulation.FailedAsync(request, "state", cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
+    }
+
+    private async Task<AuthOutcome> CompleteAsync(
+        string state, string? code, string? providerError, Func<string, string?> readCookie, CancellationToken cancellationToken)
+    {
 
         var loginId = LoginStore.IdOf(state);
         var bindingCookieName = BindingCookiePrefix + loginId;
@@ -209,7 +227,7 @@ internal sealed class LoginFlow(
     {
         Log.LoginFailed(logger, reason);
         metrics.LoginsFailed.WithLabels(code).Inc();
-        return new AuthOutcome.SignInFailed(status, reason, bindingCookieName);
+        return new AuthOutcome.SignInFailed(status, reason, bindingCookieName) { Code = code };
     }
 
     private static bool FixedTimeEquals(string a, string b) =>

@@ -16,6 +16,7 @@ internal sealed class RequestVerifier(
     SessionStore sessions,
     SessionRefresher refresher,
     LoginFlow login,
+    Regulator regulation,
     ForwardAuthOptions options,
     ForwardAuthMetrics metrics,
     ILogger<RequestVerifier> logger)
@@ -47,12 +48,27 @@ internal sealed class RequestVerifier(
             return new AuthOutcome.Allow(null, null) { Note = Note("excluded path", "none", route) };
         }
 
-        if (BearerToken(request.Headers) is { } bearer)
+        var bearer = BearerToken(request.Headers);
+        var cookie = request.Cookie(sessions.CookieName);
+        // A banned client's credentials are not judged at all; a request without credentials is (its login redirect).
+        if ((bearer is not null || !string.IsNullOrEmpty(cookie))
+            && await regulation.RefusalAsync(request, cancellationToken).ConfigureAwait(false) is { } banned)
+        {
+            return banned with { Note = Note($"client {request.Client} banned by regulation ({banned.RetryAfterSeconds} s left)", bearer is not null ? "bearer token" : "session cookie", route) };
+        }
+
+        if (bearer is not null)
         {
             return await VerifyBearerAsync(request, bearer, route, cancellationToken).ConfigureAwait(false);
         }
 
-        return await refresher.GetFreshAsync(request.Cookie(sessions.CookieName), cancellationToken).ConfigureAwait(false) switch
+        var lookup = await refresher.GetFreshAsync(cookie, cancellationToken).ConfigureAwait(false);
+        if (lookup is SessionLookup.Missing { Detail: SessionStore.UnopenedCookie })
+        {
+            await regulation.FailedAsync(request, "cookie", cancellationToken).ConfigureAwait(false);
+        }
+
+        return lookup switch
         {
             SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, SourceOf(found.Session), found.Session.ReissuedCookie, found.Record.IdToken),
             SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, startLogins, cancellationToken).ConfigureAwait(false))
@@ -67,6 +83,11 @@ internal sealed class RequestVerifier(
         var check = await tokens.ValidateAccessTokenAsync(bearer, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
+            if (check.IsForgedOrMalformed)
+            {
+                await regulation.FailedAsync(request, "bearer", cancellationToken).ConfigureAwait(false);
+            }
+
             return RefuseBearer(request, check.Error!, check.Error!) with { Note = Note("bearer token refused: " + check.Error, "bearer token", route) };
         }
 

@@ -167,6 +167,12 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         return await _remote.DeleteIfValueAsync(key, expected, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default)
+    {
+        await ForgetAsync(key).ConfigureAwait(false);
+        return await _remote.IncrementAsync(key, window, cancellationToken).ConfigureAwait(false);
+    }
+
     public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         _remote.SetAddAsync(key, member, ttl, cancellationToken);
 

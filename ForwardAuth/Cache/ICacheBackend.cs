@@ -43,6 +43,13 @@ internal interface ICacheBackend
     /// <summary>Deletes the key only while it still holds <paramref name="expected"/> (compare-and-delete).</summary>
     Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Adds one to the counter at <paramref name="key"/> atomically and returns the new count. The counter that this call
+    /// creates (count 1) lives <paramref name="window"/>; later increments keep that expiry (a fixed window). Never
+    /// answered from L1; while the breaker is open it counts in this replica's memory (not journalled).
+    /// </summary>
+    Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default);
+
     /// <summary>Adds a member to the set at <paramref name="key"/> and (re)sets the set's TTL.</summary>
     Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default);
 

@@ -7,7 +7,7 @@ namespace ForwardAuth.Cache;
 /// Expired entries are dropped when read and by a sweep every <see cref="SweepEvery"/> writes; when full, the entries
 /// nearest to expiry are evicted first (they are the least valuable to keep).
 /// </summary>
-internal sealed class MemoryCacheBackend(TimeProvider time, int maxEntries = 100_000) : ICacheBackend
+internal sealed partial class MemoryCacheBackend(TimeProvider time, int maxEntries = 100_000) : ICacheBackend
 {
     private const int SweepEvery = 1024;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);

@@ -43,6 +43,9 @@ internal sealed class MeteredCacheBackend(ICacheBackend inner, ForwardAuthMetric
     public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
         inner.DeleteIfValueAsync(key, expected, cancellationToken);
 
+    public Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default) =>
+        inner.IncrementAsync(key, window, cancellationToken);
+
     public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         inner.SetAddAsync(key, member, ttl, cancellationToken);
 

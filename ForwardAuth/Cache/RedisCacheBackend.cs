@@ -57,6 +57,14 @@ internal sealed class RedisCacheBackend(
     private const string DeleteIfValueScript =
         "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
 
+    // INCR, and PEXPIRE on the count that created the key (or on a key that somehow has no TTL): a fixed window.
+    private const string IncrementScript =
+        "local n = redis.call('INCR', KEYS[1]) if n == 1 or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n";
+
+    public Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default) =>
+        Run("increment", async db =>
+            (long)await db.ScriptEvaluateAsync(IncrementScript, [Full(key)], [(long)window.TotalMilliseconds]).ConfigureAwait(false), cancellationToken);
+
     public Task<bool> RenewIfValueAsync(string key, byte[] expected, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Run("renew_if_value", async db =>
             (long)await db.ScriptEvaluateAsync(RenewIfValueScript, [Full(key)], [expected, (long)ttl.TotalMilliseconds]).ConfigureAwait(false) == 1, cancellationToken);

@@ -136,6 +136,10 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
     public Task<bool> DeleteIfValueAsync(string key, byte[] expected, CancellationToken cancellationToken = default) =>
         Run(p => p.DeleteIfValueAsync(key, expected, cancellationToken), () => _fallback.DeleteIfValueAsync(key, expected, cancellationToken));
 
+    // Counters are per replica while the circuit is open: not journalled (a window is short; docs/security.md).
+    public Task<long> IncrementAsync(string key, TimeSpan window, CancellationToken cancellationToken = default) =>
+        Run(p => p.IncrementAsync(key, window, cancellationToken), () => _fallback.IncrementAsync(key, window, cancellationToken));
+
     public Task SetAddAsync(string key, string member, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         Run(
             async p =>

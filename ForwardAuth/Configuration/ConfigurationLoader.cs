@@ -85,6 +85,8 @@ internal static class ConfigurationLoader
             TrustedProxies = TrustedProxies(r),
             LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
             Redis = RedisOptionsBinder.Bind(r),
+            Regulation = new RegulationOptions(r.Int32("regulation.maxRetries"), r.Seconds("regulation.findTime"), r.Seconds("regulation.banTime")),
+            PluginRateLimit = r.IsSet("rateLimit") ? r.Integer("rateLimit") : null,
         };
 
         // The templates are compiled once, here; a header they name must not be written by another option too.

@@ -75,6 +75,10 @@ internal sealed record ForwardAuthOptions
     public required IReadOnlyList<IPNetwork> TrustedProxies { get; init; }
     public required string LogLevel { get; init; }
     public required RedisOptions Redis { get; init; }
+    public required RegulationOptions Regulation { get; init; }
+
+    /// <summary>The traefikoidc plugin's <c>rateLimit</c> when a source set it (accepted, no effect: a warning at start).</summary>
+    public long? PluginRateLimit { get; init; }
 
     /// <summary>The absolute callback URL when ForwardAuth runs on its own auth host, else null.</summary>
     public Uri? AbsoluteCallbackUrl { get; private init; }
@@ -117,6 +121,12 @@ internal sealed record RedisOptions
 
     /// <summary>The bound of one command round trip: the longer of the read and write timeouts.</summary>
     public TimeSpan CommandTimeout => ReadTimeout > WriteTimeout ? ReadTimeout : WriteTimeout;
+}
+
+/// <summary>Regulation: <paramref name="MaxRetries"/> invalid credentials within <paramref name="FindTime"/> ban a client for <paramref name="BanTime"/>; 0 turns it off.</summary>
+internal sealed record RegulationOptions(int MaxRetries, TimeSpan FindTime, TimeSpan BanTime)
+{
+    public bool Enabled => MaxRetries > 0;
 }
 
 internal sealed record RedisTlsOptions(bool Enabled, string CertFile, string KeyFile, string CaFile, bool InsecureSkipVerify);

@@ -64,6 +64,12 @@ internal static class SettingsCatalogue
         new("jtiCacheTTL", SettingKind.Integer, "3600", "`JTI_CACHE_TTL`: the longest a single-use marker is kept (seconds).", Min: 60, Max: 604_800),
         new("tokenMetadataTTL", SettingKind.Integer, "300", "`TOKEN_METADATA_TTL`: how long validated tokens and provider metadata are cached locally (seconds).", Min: 1, Max: 86_400),
 
+        // Regulation (Authelia's name): clients that keep presenting invalid credentials are refused for a while
+        new("regulation.maxRetries", SettingKind.Integer, "10", "Invalid credentials (forged or malformed bearer tokens, session cookies that do not open, callbacks with an unknown or used `state`) one client address may present within `regulation.findTime` before it is banned. 0 turns regulation off.", Min: 0, Max: 1_000_000),
+        new("regulation.findTime", SettingKind.Integer, "60", "Seconds of the window in which `regulation.maxRetries` failures ban a client (the window starts with its first failure).", Min: 1, Max: 86_400),
+        new("regulation.banTime", SettingKind.Integer, "300", "Seconds a banned client's requests that carry credentials are answered 429 with `Retry-After` (403 on nginx's `/oauth2/auth`).", Min: 1, Max: 604_800),
+        new("rateLimit", SettingKind.Integer, "", "traefikoidc plugin key (its per-instance limit of first-time token verifications per second). Accepted, no effect, a warning at start: `regulation.*` protects per client instead (docs/migration-from-traefikoidc.md).", Min: 0, Max: 1_000_000),
+
         // Service
         new("trustedProxies", SettingKind.List, DefaultTrustedProxies, "CIDRs whose `X-Forwarded-*` headers are believed; other peers' forwarded headers are ignored."),
         new("logLevel", SettingKind.Text, "info", "`debug`, `info`, `warn` or `error`."),

@@ -11,8 +11,17 @@ namespace ForwardAuth.Endpoints;
 internal static class AuthAnswers
 {
     /// <param name="allowStatus">The status of an allow: 200 for forwardAuth, 202 for nginx <c>auth_request</c>.</param>
+    /// <param name="bannedStatus">
+    /// The status of a regulation refusal: 429 everywhere, except 403 for nginx <c>auth_request</c>, which turns any
+    /// status other than 2xx, 401 and 403 into a 500 (and 401 would send the browser to log in again).
+    /// </param>
     public static Task WriteAsync(
-        HttpContext context, ForwardedRequest request, AuthOutcome outcome, ForwardAuthOptions options, int allowStatus = StatusCodes.Status200OK)
+        HttpContext context,
+        ForwardedRequest request,
+        AuthOutcome outcome,
+        ForwardAuthOptions options,
+        int allowStatus = StatusCodes.Status200OK,
+        int bannedStatus = StatusCodes.Status429TooManyRequests)
     {
         var response = context.Response;
         var sessionCookie = options.CookiePrefix + "session";
@@ -61,6 +70,9 @@ internal static class AuthAnswers
 
                 return Responses.Page(response, failed.Status, "Sign-in failed", failed.Reason, request.Origin + "/");
 
+            case AuthOutcome.TooManyAttempts banned:
+                return TooManyAttempts(response, banned, bannedStatus);
+
             case AuthOutcome.SignedOut signedOut:
                 AuthCookies.Clear(response, request, options, sessionCookie);
                 Responses.Redirect(response, StatusCodes.Status302Found, signedOut.RedirectUrl);
@@ -91,8 +103,17 @@ internal static class AuthAnswers
             case AuthOutcome.BadRequest bad:
                 return Responses.Json(response, StatusCodes.Status400BadRequest, "invalid_request", bad.Reason);
 
+            case AuthOutcome.TooManyAttempts banned:
+                return TooManyAttempts(response, banned, StatusCodes.Status429TooManyRequests);
+
             default:
                 throw new InvalidOperationException("unhandled outcome " + outcome.GetType().Name);
         }
+    }
+
+    private static Task TooManyAttempts(HttpResponse response, AuthOutcome.TooManyAttempts banned, int status)
+    {
+        response.Headers.RetryAfter = banned.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Responses.Json(response, status, "too_many_attempts", "too many invalid credentials from this address; try again later");
     }
 }

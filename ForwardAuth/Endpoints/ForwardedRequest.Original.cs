@@ -13,7 +13,10 @@ internal sealed partial record ForwardedRequest
     /// <c>X-Forwarded-Method</c> (an nginx subrequest is always a GET). From any other peer the headers are ignored and
     /// the request is judged as that peer sent it, as on <c>/auth</c>. Malformed values are refused.
     /// </summary>
-    public static ForwardedRequest? TryParseOriginal(HttpRequest request, ForwardAuthOptions options, out string? error)
+    public static ForwardedRequest? TryParseOriginal(HttpRequest request, ForwardAuthOptions options, out string? error) =>
+        WithClient(ParseOriginal(request, options, out error), request, options);
+
+    private static ForwardedRequest? ParseOriginal(HttpRequest request, ForwardAuthOptions options, out string? error)
     {
         error = null;
         if (!IsTrusted(request.HttpContext.Connection.RemoteIpAddress, options.TrustedProxies))

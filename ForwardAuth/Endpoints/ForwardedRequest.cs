@@ -25,11 +25,17 @@ internal sealed partial record ForwardedRequest(
 
     public string Origin => Proto + "://" + Host;
 
+    /// <summary>The client's address (<see cref="ClientAddress"/>), for regulation; empty when unknown.</summary>
+    public string Client { get; init; } = "";
+
     /// <summary>The request as Auth judges it.</summary>
-    public AuthRequest ForAuth() => new(Method, Origin, Path, Query, Headers);
+    public AuthRequest ForAuth() => new(Method, Origin, Path, Query, Headers, Client);
 
     /// <summary>Parses a forward-auth call (<c>/auth</c>): the forwarded headers describe the request to judge.</summary>
-    public static ForwardedRequest? TryParseForwarded(HttpRequest request, ForwardAuthOptions options, out string? error)
+    public static ForwardedRequest? TryParseForwarded(HttpRequest request, ForwardAuthOptions options, out string? error) =>
+        WithClient(ParseForwarded(request, options, out error), request, options);
+
+    private static ForwardedRequest? ParseForwarded(HttpRequest request, ForwardAuthOptions options, out string? error)
     {
         error = null;
         if (!IsTrusted(request.HttpContext.Connection.RemoteIpAddress, options.TrustedProxies))
@@ -54,7 +60,10 @@ internal sealed partial record ForwardedRequest(
     /// scheme and host come from <c>X-Forwarded-Proto/-Host</c> when a trusted proxy sent them.
     /// </summary>
     public static ForwardedRequest? FromDirect(HttpRequest request, ForwardAuthOptions options, out string? error) =>
-        FromDirect(request, IsTrusted(request.HttpContext.Connection.RemoteIpAddress, options.TrustedProxies), options, out error);
+        WithClient(FromDirect(request, IsTrusted(request.HttpContext.Connection.RemoteIpAddress, options.TrustedProxies), options, out error), request, options);
+
+    private static ForwardedRequest? WithClient(ForwardedRequest? parsed, HttpRequest request, ForwardAuthOptions options) =>
+        parsed is null ? null : parsed with { Client = ClientAddress.Of(request, options.TrustedProxies) };
 
     private static ForwardedRequest? FromDirect(HttpRequest request, bool trusted, ForwardAuthOptions options, out string? error)
     {

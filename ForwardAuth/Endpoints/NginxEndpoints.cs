@@ -30,7 +30,8 @@ internal static class NginxEndpoints
             StatusCodes.Status202Accepted,
             options,
             metrics,
-            log.Logger);
+            log.Logger,
+            bannedStatus: StatusCodes.Status403Forbidden);
 
     /// <summary>The identity of a valid session or bearer token as JSON; 401 JSON without one, 403 when the configured rules refuse it.</summary>
     public static async Task UserInfoAsync(HttpContext context, [FromServices] ForwardAuthOptions options, [FromServices] AuthExchange exchange)
@@ -65,6 +66,10 @@ internal static class NginxEndpoints
 
             case AuthOutcome.Deny:
                 await Responses.Json(context.Response, StatusCodes.Status403Forbidden, "forbidden", "you are signed in but not allowed to access this service");
+                return;
+
+            case AuthOutcome.TooManyAttempts banned:
+                await AuthAnswers.WriteAsync(context.Response, banned);
                 return;
 
             default:

@@ -40,7 +40,8 @@ internal static class VerifyEndpoint
         int allowStatus,
         ForwardAuthOptions options,
         ForwardAuthMetrics metrics,
-        ILogger logger)
+        ILogger logger,
+        int bannedStatus = StatusCodes.Status429TooManyRequests)
     {
         var started = Stopwatch.GetTimestamp();
         string? label = "error";
@@ -60,7 +61,7 @@ internal static class VerifyEndpoint
 
             outcome = Unforwardable(context, request, options, logger)
                 ?? await decide(request.ForAuth(), PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
-            await AuthAnswers.WriteAsync(context, request, outcome, options, allowStatus);
+            await AuthAnswers.WriteAsync(context, request, outcome, options, allowStatus, bannedStatus);
             label = outcome.DecisionLabel;
         }
         finally

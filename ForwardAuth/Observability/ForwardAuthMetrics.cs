@@ -40,6 +40,10 @@ internal sealed class ForwardAuthMetrics
         ReplayRejections = factory.CreateCounter("forwardauth_replay_rejections_total", "Single-use artefacts presented again, by artefact.",
             new CounterConfiguration { LabelNames = ["artefact"] });
         BearerRejections = factory.CreateCounter("forwardauth_bearer_rejections_total", "Bearer tokens refused.");
+        RegulationFailures = factory.CreateCounter("forwardauth_regulation_failures_total",
+            "Invalid credentials counted by regulation, by kind (bearer, cookie, state).", new CounterConfiguration { LabelNames = ["kind"] });
+        RegulationBans = factory.CreateCounter("forwardauth_regulation_bans_total", "Clients banned by regulation (counted by the replica that added the ban).");
+        RegulationRefusals = factory.CreateCounter("forwardauth_regulation_refusals_total", "Requests with credentials refused (429) because their client is banned.");
         FallbackOperations = factory.CreateCounter("forwardauth_fallback_operations_total", "Store operations served by the memory fallback, by operation.",
             new CounterConfiguration { LabelNames = ["operation"] });
         BreakerTransitions = factory.CreateCounter("forwardauth_circuit_breaker_transitions_total", "Circuit breaker transitions.",
@@ -75,6 +79,9 @@ internal sealed class ForwardAuthMetrics
     public Counter Logouts { get; }
     public Counter ReplayRejections { get; }
     public Counter BearerRejections { get; }
+    public Counter RegulationFailures { get; }
+    public Counter RegulationBans { get; }
+    public Counter RegulationRefusals { get; }
     public Counter FallbackOperations { get; }
     public Counter BreakerTransitions { get; }
     public Counter RedisFailures { get; }

@@ -124,6 +124,10 @@ internal static partial class Log
         ILogger logger, string outcome, int status, string endpoint, string method, string target, double elapsedMs,
         string reason, string source, string user, string rules, string replica);
 
+    // One line per ban (the replica whose count reached the limit adds it): the client's address, never a credential.
+    [LoggerMessage(305, LogLevel.Warning, "Client {Client} banned for {BanSeconds} s: {Failures} invalid credentials within {FindSeconds} s (last: {Kind}); its requests with credentials are answered 429 until then")]
+    public static partial void ClientBanned(ILogger logger, string client, long banSeconds, long failures, long findSeconds, string kind);
+
     // 4xx: provider and configuration
     [LoggerMessage(400, LogLevel.Information, "OpenID provider metadata loaded from {Issuer}")]
     public static partial void DiscoveryLoaded(ILogger logger, string issuer);
@@ -134,9 +138,12 @@ internal static partial class Log
     [LoggerMessage(403, LogLevel.Warning, "OpenID provider unreachable ({ErrorType}); the request was answered 502")]
     public static partial void ProviderUnavailable(ILogger logger, string errorType);
 
+    [LoggerMessage(404, LogLevel.Warning, "rateLimit {RateLimit} (the traefikoidc plugin's limit of token verifications per second per Traefik instance) has no effect here: regulation.maxRetries ({MaxRetries}), regulation.findTime and regulation.banTime ban the client that presents invalid credentials instead (docs/migration-from-traefikoidc.md)")]
+    public static partial void PluginRateLimitIgnored(ILogger logger, long rateLimit, int maxRetries);
+
     [LoggerMessage(402, LogLevel.Warning, "Unknown configuration key ignored: {Key}")]
     public static partial void UnknownConfigurationKey(ILogger logger, string key);
 
-    [LoggerMessage(404, LogLevel.Information, "enablePKCE is false: ignored, every login uses PKCE (S256)")]
+    [LoggerMessage(405, LogLevel.Information, "enablePKCE is false: ignored, every login uses PKCE (S256)")]
     public static partial void PkceAlwaysOn(ILogger logger);
 }

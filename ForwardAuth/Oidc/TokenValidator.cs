@@ -13,7 +13,20 @@ internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdenti
 {
     public bool IsValid => Error is null;
 
+    /// <summary>Refused for its lifetime only (expired, not yet valid, issued in the future): a real token, merely stale.</summary>
+    public bool Expired { get; private init; }
+
+    /// <summary>Not judged: the provider's metadata could not be loaded. Nothing the client did.</summary>
+    public bool Unverifiable { get; private init; }
+
+    /// <summary>Refused for what the token is (signature, issuer, audience, format, kind): what regulation counts.</summary>
+    public bool IsForgedOrMalformed => Error is not null && !Expired && !Unverifiable;
+
     public static TokenCheck Invalid(string error) => new(error, null, null);
+
+    public static TokenCheck Stale(string error) => new(error, null, null) { Expired = true };
+
+    public static TokenCheck NotVerifiable(string error) => new(error, null, null) { Unverifiable = true };
 }
 
 /// <summary>
@@ -193,7 +206,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         }
         catch (InvalidOperationException)
         {
-            return TokenCheck.Invalid("provider metadata unavailable");
+            return TokenCheck.NotVerifiable("provider metadata unavailable");
         }
 
         var result = await _handler.ValidateTokenAsync(jwt, Parameters(configuration, audiences)).ConfigureAwait(false);
@@ -214,7 +227,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         // its clock is not our TimeProvider.
         if (LifetimeProblem(token, requireExpiry) is { } problem)
         {
-            return TokenCheck.Invalid(problem);
+            // A lifetime problem of a token whose signature held is not a guess: regulation does not count it.
+            return TokenCheck.Stale(problem);
         }
 
         using var payload = JsonDocument.Parse(Base64UrlEncoder.DecodeBytes(token.EncodedPayload));

@@ -59,6 +59,12 @@ internal sealed class SessionStore(
         (await LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false)).Session;
 
     /// <summary><see cref="ResolveAsync"/>, saying why there is no session when there is none.</summary>
+    /// <summary>
+    /// The refusal of a cookie this deployment's keys do not open (forged, corrupted, or sealed by a key since removed):
+    /// what regulation counts, unlike an expired or logged-out session.
+    /// </summary>
+    public const string UnopenedCookie = "cookie not sealed by this deployment's keys";
+
     public async Task<SessionResolution> LookUpAsync(string? cookieValue, CancellationToken cancellationToken)
     {
         var payload = cookie.TryOpen(cookieValue, out var sealedWithOldKey);
@@ -70,7 +76,7 @@ internal sealed class SessionStore(
             }
 
             Log.CookieRejected(logger, "not sealed by this deployment's keys");
-            return new(null, "cookie not sealed by this deployment's keys");
+            return new(null, UnopenedCookie);
         }
 
         var now = time.GetUtcNow();

@@ -16,6 +16,8 @@ internal static class StoreKeys
     public const string Lease = "lease";
     public const string Revoked = "revoked";
     public const string Index = "index";
+    public const string Failures = "failures";
+    public const string Ban = "ban";
 
     public static string For(string kind, string secretId) => kind + ":" + Hash(secretId);
 

@@ -24,6 +24,9 @@ internal static class Requests
     public static AuthOutcome.Allow AllowedAnonymously(string reason) =>
         new(null, null) { Note = new DecisionNote(reason, "none", "configured none") };
 
+    /// <summary>The address every request of the fast tier comes from (as the endpoint would have determined it).</summary>
+    public const string Client = "192.0.2.10";
+
     public static AuthRequest Make(string method, string pathAndQuery, string? cookie, params (string Name, string Value)[] headers)
     {
         var dictionary = new HeaderDictionary();
@@ -39,7 +42,7 @@ internal static class Requests
 
         var q = pathAndQuery.IndexOf('?', StringComparison.Ordinal);
         return q < 0
-            ? new AuthRequest(method, FastStack.Origin, pathAndQuery, "", dictionary)
-            : new AuthRequest(method, FastStack.Origin, pathAndQuery[..q], pathAndQuery[q..], dictionary);
+            ? new AuthRequest(method, FastStack.Origin, pathAndQuery, "", dictionary, Client)
+            : new AuthRequest(method, FastStack.Origin, pathAndQuery[..q], pathAndQuery[q..], dictionary, Client);
     }
 }

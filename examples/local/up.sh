@@ -263,7 +263,7 @@ for replica in a b; do
     SESSION_ENCRYPTION_KEY_FILE="$STATE/session-key" \
     SCOPES=openid,profile,email,groups \
     REDIS_ENABLED=true REDIS_ADDRESS="127.0.0.1:$REDIS_PORT" REDIS_CACHE_MODE=redis \
-    LOG_LEVEL=info \
+    LOG_LEVEL="${LOG_LEVEL:-info}" \
     dotnet ForwardAuth.dll
 done
 wait_for forwardauth-a "/readyz 200" http_status_is 200 "http://127.0.0.1:$FA_A_PORT/readyz"

@@ -41,11 +41,16 @@ internal static class HostingExtensions
             // Names and groups may be non-ASCII; send them as UTF-8 rather than fail the response.
             k.ResponseHeaderEncodingSelector = _ => Encoding.UTF8;
         });
-        Serilog.SerilogServiceCollectionExtensions.AddSerilog(builder.Services, (_, logger) =>
-        {
-            ConfigureLogging(logger, options.LogLevel);
-            configureLogging?.Invoke(logger);
-        });
+        // Each host logs through its own logger, not the static Log.Logger (which the last host built would own):
+        // several hosts in one process (the tests' replicas) keep their own sinks and levels.
+        Serilog.SerilogServiceCollectionExtensions.AddSerilog(
+            builder.Services,
+            (_, logger) =>
+            {
+                ConfigureLogging(logger, options.LogLevel);
+                configureLogging?.Invoke(logger);
+            },
+            preserveStaticLogger: true);
         builder.Services.AddForwardAuth(options);
         configureServices?.Invoke(builder.Services);
 

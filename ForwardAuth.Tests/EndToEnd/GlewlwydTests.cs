@@ -235,7 +235,6 @@ public class GlewlwydTests
     [Test]
     public async Task PartialConsent_GroupsNotGranted_LoginSucceedsWithoutGroups_MissingScopeLogged()
     {
-        // The newest in-process replica receives the log events of the process (Serilog's static logger).
         await using var replica = await ForwardAuthInstance.StartInProcessAsync(Settings());
         using var client = new ForwardAuthClient();
 

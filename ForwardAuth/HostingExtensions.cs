@@ -29,6 +29,7 @@ internal static class HostingExtensions
         Action<Serilog.LoggerConfiguration>? configureLogging = null)
     {
         var options = ConfigurationLoader.Load(args, getVariable, out var unknownKeys);
+        var minWorkerThreads = ThreadPoolMinimum.Apply(options.MinWorkerThreads);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(getVariable("ASPNETCORE_URLS")))
         {
@@ -52,6 +53,7 @@ internal static class HostingExtensions
         var app = builder.Build();
         var startupLogger = app.Services.GetRequiredService<ILogger<ForwardAuthOptions>>();
         Log.Starting(startupLogger, BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework);
+        Log.ThreadPoolMinimum(startupLogger, minWorkerThreads, options.MinWorkerThreads, Environment.ProcessorCount);
         foreach (var key in unknownKeys)
         {
             Log.UnknownConfigurationKey(startupLogger, key);

@@ -75,6 +75,7 @@ internal static class ConfigurationLoader
             JtiCacheTtl = r.Seconds("jtiCacheTTL"),
             TokenMetadataTtl = r.Seconds("tokenMetadataTTL"),
             TrustedProxies = TrustedProxies(r),
+            MinWorkerThreads = r.Int32("minWorkerThreads"),
             LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
             Redis = RedisOptionsBinder.Bind(r),
         };

@@ -92,7 +92,8 @@ internal static class HostingExtensions
         services.AddHostedService<StartupWarmup>();
         services.AddHealthChecks()
             .AddCheck<ProviderHealthCheck>("provider")
-            .AddCheck<CacheHealthCheck>("cache");
+            .AddCheck<CacheHealthCheck>("cache")
+            .AddCheck<StoreStartupHealthCheck>("store-startup", tags: [StoreStartupHealthCheck.Tag]);
         return services;
     }
 

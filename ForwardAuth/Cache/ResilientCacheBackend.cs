@@ -186,6 +186,14 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             _breaker.OnSuccess(probe);
             return result;
         }
+        catch (CacheUnavailableException e) when (e.FirstConnectPending)
+        {
+            // Start-up, not an outage: served from memory (journalled, replayed once connected), never counted.
+            _breaker.OnAbandoned(probe);
+            Log.StoreUnavailable(_logger, OperationNames.Of(operation), e.Message);
+            _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
+            return await onFallback().ConfigureAwait(false);
+        }
         catch (CacheUnavailableException e)
         {
             _breaker.OnFailure(probe);
@@ -244,6 +252,10 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
                 {
                     _breaker.OnSuccess(probe);
                 }
+                else if (health.FirstConnectPending)
+                {
+                    _breaker.OnAbandoned(probe);
+                }
                 else
                 {
                     _breaker.OnFailure(probe);
@@ -253,6 +265,18 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Shutting down.
+        }
+    }
+
+    /// <summary>
+    /// Once the first connection is made: writes that fell back to memory while it was being made (never counted by the
+    /// breaker, so no transition replays them) are replayed now, unless the breaker is not closed (its own close will).
+    /// </summary>
+    public void OnFirstConnected()
+    {
+        if (_journal.Count > 0 && _breaker.State == CircuitState.Closed)
+        {
+            LastReplay = ReplayAsync();
         }
     }
 

@@ -11,7 +11,7 @@ namespace ForwardAuth.Cache;
 /// <see cref="Guarantee.AcrossReplicas"/>: that one answers <see cref="AddResult.CannotGuarantee"/>. The background
 /// monitor runs in the store's hosted service (<see cref="StoreBackgroundService"/>), never from the constructor.
 /// </summary>
-internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
+internal sealed partial class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
 {
     private readonly ICacheBackend _primary;
     private readonly MemoryCacheBackend _fallback;
@@ -186,17 +186,19 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
             _breaker.OnSuccess(probe);
             return result;
         }
-        catch (CacheUnavailableException e) when (e.FirstConnectPending)
-        {
-            // Start-up, not an outage: served from memory (journalled, replayed once connected), never counted.
-            _breaker.OnAbandoned(probe);
-            Log.StoreUnavailable(_logger, OperationNames.Of(operation), e.Message);
-            _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
-            return await onFallback().ConfigureAwait(false);
-        }
         catch (CacheUnavailableException e)
         {
-            _breaker.OnFailure(probe);
+            // Waiting for the first connection at start-up is not an outage: served from memory (journalled, replayed
+            // once connected), never counted.
+            if (e.FirstConnectPending)
+            {
+                _breaker.OnAbandoned(probe);
+            }
+            else
+            {
+                _breaker.OnFailure(probe);
+            }
+
             Log.StoreUnavailable(_logger, OperationNames.Of(operation), e.Message);
             _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
@@ -225,58 +227,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
                 Log.RedisRestored(_logger, from.ToString().ToLowerInvariant());
                 LastReplay = ReplayAsync();
                 break;
-        }
-    }
-
-    /// <summary>
-    /// Continuous health checking until <paramref name="stoppingToken"/> (the hosted service's) or disposal: a PING
-    /// through the breaker every interval while closed — so a hung Redis is noticed even when every read is an L1 hit —
-    /// and, while open, a probe after each timeout even without traffic.
-    /// </summary>
-    public async Task RunMonitorAsync(CancellationToken stoppingToken)
-    {
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
-        try
-        {
-            while (!stopping.IsCancellationRequested)
-            {
-                var open = _breaker.State == CircuitState.Open;
-                await Task.Delay(open ? _openTimeout : _healthInterval, _time, stopping.Token).ConfigureAwait(false);
-                if (!_breaker.TryAcquire(out var probe))
-                {
-                    continue;
-                }
-
-                var health = await _primary.HealthAsync(stopping.Token).ConfigureAwait(false);
-                if (health.Healthy)
-                {
-                    _breaker.OnSuccess(probe);
-                }
-                else if (health.FirstConnectPending)
-                {
-                    _breaker.OnAbandoned(probe);
-                }
-                else
-                {
-                    _breaker.OnFailure(probe);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down.
-        }
-    }
-
-    /// <summary>
-    /// Once the first connection is made: writes that fell back to memory while it was being made (never counted by the
-    /// breaker, so no transition replays them) are replayed now, unless the breaker is not closed (its own close will).
-    /// </summary>
-    public void OnFirstConnected()
-    {
-        if (_journal.Count > 0 && _breaker.State == CircuitState.Closed)
-        {
-            LastReplay = ReplayAsync();
         }
     }
 

@@ -59,6 +59,12 @@ internal static class HostingExtensions
             Log.UnknownConfigurationKey(startupLogger, key);
         }
 
+        // Per request: once one store call met a Redis outage, the others go to the fallback at once (Cache/OutageScope.cs).
+        app.Use(async (context, next) =>
+        {
+            using var scope = OutageScope.Begin();
+            await next(context).ConfigureAwait(false);
+        });
         app.UseOutageResponses();
         app.MapForwardAuth();
         MetricGauges.Register(app.Services);

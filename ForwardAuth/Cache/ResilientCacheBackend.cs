@@ -174,7 +174,9 @@ internal sealed partial class ResilientCacheBackend : ICacheBackend, IAsyncDispo
 
     private async Task<T> Run<T>(Func<ICacheBackend, Task<T>> onPrimary, Func<Task<T>> onFallback, [System.Runtime.CompilerServices.CallerMemberName] string operation = "")
     {
-        if (!_breaker.TryAcquire(out var probe))
+        // A call of this request already met an outage: no second wait for Redis (OutageScope).
+        var probe = false;
+        if (OutageScope.Seen || !_breaker.TryAcquire(out probe))
         {
             _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
@@ -190,6 +192,7 @@ internal sealed partial class ResilientCacheBackend : ICacheBackend, IAsyncDispo
         {
             // Waiting for the first connection at start-up is not an outage: served from memory (journalled, replayed
             // once connected), never counted.
+            OutageScope.MarkSeen();
             if (e.FirstConnectPending)
             {
                 _breaker.OnAbandoned(probe);

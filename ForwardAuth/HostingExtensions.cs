@@ -29,6 +29,7 @@ internal static class HostingExtensions
         Action<Serilog.LoggerConfiguration>? configureLogging = null)
     {
         var options = ConfigurationLoader.Load(args, getVariable, out var unknownKeys);
+        var minWorkerThreads = ThreadPoolMinimum.Apply(options.MinWorkerThreads);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(getVariable("ASPNETCORE_URLS")))
         {
@@ -57,6 +58,7 @@ internal static class HostingExtensions
         var app = builder.Build();
         var startupLogger = app.Services.GetRequiredService<ILogger<ForwardAuthOptions>>();
         Log.Starting(startupLogger, BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework);
+        Log.ThreadPoolMinimum(startupLogger, minWorkerThreads, options.MinWorkerThreads, Environment.ProcessorCount);
         foreach (var key in unknownKeys)
         {
             Log.UnknownConfigurationKey(startupLogger, key);
@@ -72,6 +74,12 @@ internal static class HostingExtensions
             Log.PluginRateLimitIgnored(startupLogger, rateLimit, options.Regulation.MaxRetries);
         }
 
+        // Per request: once one store call met a Redis outage, the others go to the fallback at once (Cache/OutageScope.cs).
+        app.Use(async (context, next) =>
+        {
+            using var scope = OutageScope.Begin();
+            await next(context).ConfigureAwait(false);
+        });
         app.UseOutageResponses();
         app.MapForwardAuth();
         MetricGauges.Register(app.Services);
@@ -108,7 +116,8 @@ internal static class HostingExtensions
         services.AddHostedService<StartupWarmup>();
         services.AddHealthChecks()
             .AddCheck<ProviderHealthCheck>("provider")
-            .AddCheck<CacheHealthCheck>("cache");
+            .AddCheck<CacheHealthCheck>("cache")
+            .AddCheck<StoreStartupHealthCheck>("store-startup", tags: [StoreStartupHealthCheck.Tag]);
         return services;
     }
 

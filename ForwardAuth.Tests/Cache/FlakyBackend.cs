@@ -10,12 +10,16 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
     private int _failAfter = failAfter;
     private int _healthChecks;
     private volatile bool _down;
+    private volatile bool _connecting;
 
     public ICacheBackend Inner { get; } = inner;
 
     public int FailAfter { get => Volatile.Read(ref _failAfter); set => Volatile.Write(ref _failAfter, value); }
 
     public bool Down { get => _down; set => _down = value; }
+
+    /// <summary>Fails like a Redis whose first connection is still being made (not an outage).</summary>
+    public bool Connecting { get => _connecting; set => _connecting = value; }
 
     public int Calls => Volatile.Read(ref _calls);
 
@@ -25,6 +29,11 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
 
     private Task Gate()
     {
+        if (Connecting)
+        {
+            throw new CacheUnavailableException("test: first connection still being made", firstConnectPending: true);
+        }
+
         if (Down || Interlocked.Increment(ref _calls) > FailAfter)
         {
             throw new CacheUnavailableException("Redis unavailable: test outage");
@@ -66,6 +75,11 @@ internal sealed class FlakyBackend(ICacheBackend inner, int failAfter = int.MaxV
     public Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _healthChecks);
+        if (Connecting)
+        {
+            return Task.FromResult(new CacheHealth(false, null, "test: first connection still being made", FirstConnectPending: true));
+        }
+
         return Task.FromResult(Down ? new CacheHealth(false, null, "test outage") : new CacheHealth(true, TimeSpan.Zero, null));
     }
 

@@ -63,6 +63,8 @@ public class CacheHealthCheckTests
     {
         public StoreSnapshot Snapshot() => snapshot;
 
+        public bool AwaitingFirstConnect => false;
+
         public Task<StoreProbe> ProbeAsync(CancellationToken cancellationToken) => Task.FromResult(probe);
     }
 }

@@ -16,14 +16,16 @@ internal sealed class LoadRun : IAsyncDisposable
         Timeout = TimeSpan.FromSeconds(30),
     };
 
-    public LoadRun(IReadOnlyList<ForwardAuthInstance> replicas, IReadOnlyList<string> sessionCookies, int connections)
+    /// <param name="path"><c>/auth</c> (the default: a session lookup in the store), or a path that never touches the store
+    /// (<c>/healthz</c>) to compare with in the same run.</param>
+    public LoadRun(IReadOnlyList<ForwardAuthInstance> replicas, IReadOnlyList<string> sessionCookies, int connections, string path = "/auth")
     {
         _workers = Enumerable.Range(0, connections).Select(worker => Task.Run(async () =>
         {
             for (var i = worker; !_stop.IsCancellationRequested; i++)
             {
                 var replica = replicas[i % replicas.Count];
-                using var request = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/auth");
+                using var request = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + path);
                 request.Headers.Add("X-Forwarded-Method", "GET");
                 request.Headers.Add("X-Forwarded-Proto", "http");
                 request.Headers.Add("X-Forwarded-Host", "app.test");
@@ -46,12 +48,13 @@ internal sealed class LoadRun : IAsyncDisposable
                     status = -1;
                 }
 
-                Results.Add(new Result(DateTime.UtcNow, status, Stopwatch.GetElapsedTime(started)));
+                Results.Add(new Result(DateTime.UtcNow, status, Stopwatch.GetElapsedTime(started), replica.Port));
             }
         })).ToArray();
     }
 
-    public sealed record Result(DateTime At, int Status, TimeSpan Latency);
+    /// <summary>One answer: when it came (UTC), its status (-1: no answer), how long it took, and which replica gave it.</summary>
+    public sealed record Result(DateTime At, int Status, TimeSpan Latency, int ReplicaPort);
 
     public ConcurrentBag<Result> Results { get; } = [];
 

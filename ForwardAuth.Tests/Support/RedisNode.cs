@@ -111,6 +111,12 @@ internal sealed class RedisNode : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the node hangs (its port still accepts connections, nothing answers) until <see cref="Resume"/>.</summary>
+    public void Pause() => _process.Signal("STOP");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => _process.Signal("CONT");
+
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 }
 

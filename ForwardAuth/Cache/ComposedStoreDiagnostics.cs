@@ -24,6 +24,8 @@ internal sealed class ComposedStoreDiagnostics(
         resilient is null ? null : new JournalSnapshot(resilient.Journal.Count, resilient.Journal.Dropped),
         resilient is null ? null : Link());
 
+    public bool AwaitingFirstConnect => connection?.FirstConnect.Waiting ?? false;
+
     /// <summary>The shared store's own answer (the resilient layer asks Redis, not its fallback).</summary>
     public async Task<StoreProbe> ProbeAsync(CancellationToken cancellationToken)
     {

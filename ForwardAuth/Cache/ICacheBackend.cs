@@ -77,7 +77,15 @@ internal enum AddResult
     CannotGuarantee,
 }
 
-/// <summary>The store could not be reached or did not answer in time. The operation's outcome is unknown.</summary>
-internal sealed class CacheUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// The store could not be reached or did not answer in time. The operation's outcome is unknown.
+/// <see cref="FirstConnectPending"/>: the process's first connection to Redis was still being made — not an outage,
+/// so the circuit breaker does not count it.
+/// </summary>
+internal sealed class CacheUnavailableException(string message, Exception? inner = null, bool firstConnectPending = false) : Exception(message, inner)
+{
+    public bool FirstConnectPending { get; } = firstConnectPending;
+}
 
-internal sealed record CacheHealth(bool Healthy, TimeSpan? Latency, string? Problem);
+/// <summary>A health probe's answer; <see cref="FirstConnectPending"/> as on <see cref="CacheUnavailableException"/>.</summary>
+internal sealed record CacheHealth(bool Healthy, TimeSpan? Latency, string? Problem, bool FirstConnectPending = false);

@@ -122,18 +122,25 @@ internal sealed class RedisCacheBackend(
 
     public async Task<CacheHealth> HealthAsync(CancellationToken cancellationToken = default)
     {
+        var connecting = connection.GetAsync();
         try
         {
-            var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+            var multiplexer = await connecting.WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
             await multiplexer.GetDatabase().PingAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             return new CacheHealth(true, Stopwatch.GetElapsedTime(started), null);
+        }
+        catch (TimeoutException) when (!connecting.IsCompleted)
+        {
+            return new CacheHealth(false, null, FirstConnectPendingProblem, FirstConnectPending: true);
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {
             return new CacheHealth(false, null, RedisErrors.Hint(e));
         }
     }
+
+    private const string FirstConnectPendingProblem = "the first connection to Redis is still being made";
 
     private string Full(string key) => connection.KeyPrefix + key;
 
@@ -157,9 +164,10 @@ internal sealed class RedisCacheBackend(
     {
         var started = Stopwatch.GetTimestamp();
         var outcome = "error";
+        var connecting = connection.GetAsync();
         try
         {
-            var multiplexer = await connection.GetAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+            var multiplexer = await connecting.WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             var result = await command(multiplexer.GetDatabase()).WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             outcome = "success";
             return result;
@@ -168,6 +176,12 @@ internal sealed class RedisCacheBackend(
         {
             outcome = "cancelled";
             throw;
+        }
+        catch (TimeoutException e) when (!connecting.IsCompleted)
+        {
+            // Waiting for the process's first connection (a slow Sentinel at start-up) is not an outage.
+            outcome = "unavailable";
+            throw new CacheUnavailableException(FirstConnectPendingProblem, e, firstConnectPending: true);
         }
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {

@@ -15,16 +15,31 @@ internal sealed class RedisConnection : IAsyncDisposable
     private readonly ILogger<RedisConnection> _logger;
     private readonly Lazy<Task<ConnectionMultiplexer>> _multiplexer;
 
-    public RedisConnection(RedisOptions options, ILogger<RedisConnection> logger)
+    public RedisConnection(RedisOptions options, ILogger<RedisConnection> logger, TimeProvider time)
     {
         _options = options;
         _logger = logger;
-        _multiplexer = new Lazy<Task<ConnectionMultiplexer>>(ConnectAsync);
+        FirstConnect = new FirstConnectGate(time, StartupWait(options));
+        _multiplexer = new Lazy<Task<ConnectionMultiplexer>>(() =>
+        {
+            var attempt = ConnectAsync();
+            FirstConnect.Started(attempt);
+            return attempt;
+        });
     }
 
     public string KeyPrefix => _options.KeyPrefix + ":";
 
     public Task<ConnectionMultiplexer> GetAsync() => _multiplexer.Value;
+
+    /// <summary>Readiness waits for the first connection attempt (<see cref="FirstConnectGate"/>).</summary>
+    public FirstConnectGate FirstConnect { get; }
+
+    /// <summary>
+    /// How long readiness waits for the first attempt: twice <c>dialTimeout</c> (through Sentinels the attempt is a
+    /// Sentinel connection and then the master's, each bounded by it).
+    /// </summary>
+    public static TimeSpan StartupWait(RedisOptions options) => options.DialTimeout * 2;
 
     public bool IsConnected => _multiplexer.IsValueCreated && _multiplexer.Value.IsCompletedSuccessfully && _multiplexer.Value.Result.IsConnected;
 

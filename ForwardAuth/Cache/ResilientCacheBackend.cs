@@ -11,7 +11,7 @@ namespace ForwardAuth.Cache;
 /// <see cref="Guarantee.AcrossReplicas"/>: that one answers <see cref="AddResult.CannotGuarantee"/>. The background
 /// monitor runs in the store's hosted service (<see cref="StoreBackgroundService"/>), never from the constructor.
 /// </summary>
-internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
+internal sealed partial class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
 {
     private readonly ICacheBackend _primary;
     private readonly MemoryCacheBackend _fallback;
@@ -178,7 +178,9 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
 
     private async Task<T> Run<T>(Func<ICacheBackend, Task<T>> onPrimary, Func<Task<T>> onFallback, [System.Runtime.CompilerServices.CallerMemberName] string operation = "")
     {
-        if (!_breaker.TryAcquire(out var probe))
+        // A call of this request already met an outage: no second wait for Redis (OutageScope).
+        var probe = false;
+        if (OutageScope.Seen || !_breaker.TryAcquire(out probe))
         {
             _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
@@ -192,7 +194,18 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
         }
         catch (CacheUnavailableException e)
         {
-            _breaker.OnFailure(probe);
+            // Waiting for the first connection at start-up is not an outage: served from memory (journalled, replayed
+            // once connected), never counted.
+            OutageScope.MarkSeen();
+            if (e.FirstConnectPending)
+            {
+                _breaker.OnAbandoned(probe);
+            }
+            else
+            {
+                _breaker.OnFailure(probe);
+            }
+
             Log.StoreUnavailable(_logger, OperationNames.Of(operation), e.Message);
             _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
@@ -221,42 +234,6 @@ internal sealed class ResilientCacheBackend : ICacheBackend, IAsyncDisposable
                 Log.RedisRestored(_logger, from.ToString().ToLowerInvariant());
                 LastReplay = ReplayAsync();
                 break;
-        }
-    }
-
-    /// <summary>
-    /// Continuous health checking until <paramref name="stoppingToken"/> (the hosted service's) or disposal: a PING
-    /// through the breaker every interval while closed — so a hung Redis is noticed even when every read is an L1 hit —
-    /// and, while open, a probe after each timeout even without traffic.
-    /// </summary>
-    public async Task RunMonitorAsync(CancellationToken stoppingToken)
-    {
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
-        try
-        {
-            while (!stopping.IsCancellationRequested)
-            {
-                var open = _breaker.State == CircuitState.Open;
-                await Task.Delay(open ? _openTimeout : _healthInterval, _time, stopping.Token).ConfigureAwait(false);
-                if (!_breaker.TryAcquire(out var probe))
-                {
-                    continue;
-                }
-
-                var health = await _primary.HealthAsync(stopping.Token).ConfigureAwait(false);
-                if (health.Healthy)
-                {
-                    _breaker.OnSuccess(probe);
-                }
-                else
-                {
-                    _breaker.OnFailure(probe);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down.
         }
     }
 

@@ -32,13 +32,32 @@ internal sealed class StoreBackgroundService(
         }
 
         // Starts connecting now, so the first request does not pay for it; its outcome is logged by the connection.
-        _ = connection?.GetAsync();
         var work = new List<Task> { resilient.RunMonitorAsync(stoppingToken) };
+        if (connection is not null)
+        {
+            work.Add(FirstConnectAsync(connection, resilient));
+        }
+
         if (hybrid is not null)
         {
             work.Add(hybrid.SubscribeAsync(stoppingToken));
         }
 
         return Task.WhenAll(work);
+    }
+
+    // Writes that fell back to memory while the first connection was being made are replayed once it is made.
+    private static async Task FirstConnectAsync(RedisConnection connection, ResilientCacheBackend resilient)
+    {
+        try
+        {
+            await connection.GetAsync().ConfigureAwait(false);
+        }
+        catch (StackExchange.Redis.RedisException)
+        {
+            return; // Logged by the connection; the breaker's probes take over.
+        }
+
+        resilient.OnFirstConnected();
     }
 }

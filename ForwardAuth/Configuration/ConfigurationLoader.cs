@@ -83,6 +83,7 @@ internal static class ConfigurationLoader
             JtiCacheTtl = r.Seconds("jtiCacheTTL"),
             TokenMetadataTtl = r.Seconds("tokenMetadataTTL"),
             TrustedProxies = TrustedProxies(r),
+            MinWorkerThreads = r.Int32("minWorkerThreads"),
             LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
             Redis = RedisOptionsBinder.Bind(r),
             Regulation = new RegulationOptions(r.Int32("regulation.maxRetries"), r.Seconds("regulation.findTime"), r.Seconds("regulation.banTime")),

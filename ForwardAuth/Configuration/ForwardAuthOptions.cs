@@ -74,6 +74,9 @@ internal sealed record ForwardAuthOptions
 
     public required IReadOnlyList<IPNetwork> TrustedProxies { get; init; }
     public required string LogLevel { get; init; }
+
+    /// <summary>The thread pool's minimum of worker threads (0: the runtime's default); see <see cref="ThreadPoolMinimum"/>.</summary>
+    public required int MinWorkerThreads { get; init; }
     public required RedisOptions Redis { get; init; }
     public required RegulationOptions Regulation { get; init; }
 

@@ -73,6 +73,7 @@ internal static class SettingsCatalogue
         // Service
         new("trustedProxies", SettingKind.List, DefaultTrustedProxies, "CIDRs whose `X-Forwarded-*` headers are believed; other peers' forwarded headers are ignored."),
         new("logLevel", SettingKind.Text, "info", "`debug`, `info`, `warn` or `error`."),
+        new("minWorkerThreads", SettingKind.Integer, "64", "Thread-pool worker threads started without delay (`ThreadPool.SetMinThreads`; never lowers the runtime's own minimum). StackExchange.Redis blocks pool threads while it reconfigures during a Sentinel or Cluster failover; below this many, requests would queue behind them (docs/operations.md). 0: the runtime's default.", Min: 0, Max: 1000),
 
         // Redis (reference document, "Configuration Reference")
         new("redis.enabled", SettingKind.Boolean, "false", "Use Redis for shared state."),

@@ -6,8 +6,8 @@ namespace ForwardAuth.Endpoints;
 
 /// <summary>
 /// On ASP.NET health checks (<see cref="ProviderHealthCheck"/>, <see cref="CacheHealthCheck"/>): <c>/healthz</c> runs
-/// none (the process answers; never touches Redis); <c>/readyz</c> runs both — not ready until the provider's metadata
-/// is loaded, and a store outage (or an open breaker) is "degraded", still ready; <c>/health</c> is the reference
+/// none (the process answers; never touches Redis); <c>/readyz</c> runs them all — not ready until the provider's metadata
+/// is loaded and the store's first connection attempt has finished (<see cref="StoreStartupHealthCheck"/>, bounded), and a store outage (or an open breaker) is "degraded", still ready; <c>/health</c> is the reference
 /// document's JSON built from the same report and the store's diagnostics view.
 /// </summary>
 internal static class HealthEndpoints
@@ -27,7 +27,7 @@ internal static class HealthEndpoints
         [FromServices] IStoreDiagnostics store,
         CancellationToken cancellationToken)
     {
-        var report = await checks.CheckHealthAsync(cancellationToken);
+        var report = await checks.CheckHealthAsync(r => !r.Tags.Contains(StoreStartupHealthCheck.Tag), cancellationToken);
         var cache = report.Entries.TryGetValue("cache", out var entry) ? entry : default;
         var probe = cache.Data?.GetValueOrDefault(CacheHealthCheck.ProbeKey) as StoreProbe ?? new StoreProbe(false, null, cache.Description);
         var snapshot = cache.Data?.GetValueOrDefault(CacheHealthCheck.SnapshotKey) as StoreSnapshot ?? store.Snapshot();

@@ -13,6 +13,21 @@ internal sealed class ProviderHealthCheck(ProviderMetadata metadata) : IHealthCh
 }
 
 /// <summary>
+/// Readiness only (tag <see cref="Tag"/>; <c>/health</c> leaves it out): not ready while the first connection attempt
+/// to Redis runs, bounded (twice <c>redis.dialTimeout</c>) — so no traffic arrives before the store could be used,
+/// and a Redis that is really down still leaves the replica ready, and degraded.
+/// </summary>
+internal sealed class StoreStartupHealthCheck(IStoreDiagnostics store) : IHealthCheck
+{
+    public const string Tag = "startup";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(store.AwaitingFirstConnect
+            ? HealthCheckResult.Unhealthy("the first connection to Redis is still being made")
+            : HealthCheckResult.Healthy("the store's first connection attempt has finished"));
+}
+
+/// <summary>
 /// The shared store: a PING to Redis, and what the circuit breaker believes. Unreachable, or the breaker open or
 /// half-open, is <em>degraded</em>, never unhealthy — the service still decides (memory fallback, sealed cookies), so
 /// a Redis outage must not take replicas out of their Service. The probe and snapshot go into the result's data for

@@ -10,6 +10,9 @@ internal static partial class Log
     [LoggerMessage(1, LogLevel.Information, "ForwardAuth {Version} starting (commit {Commit}, {Framework})")]
     public static partial void Starting(ILogger logger, string version, string commit, string framework);
 
+    [LoggerMessage(2, LogLevel.Information, "Thread pool: at least {MinWorkerThreads} worker threads (minWorkerThreads {Configured}, {Processors} processors)")]
+    public static partial void ThreadPoolMinimum(ILogger logger, int minWorkerThreads, int configured, int processors);
+
     // 1xx: the store
     [LoggerMessage(100, LogLevel.Information, "Redis cache initialized (address {Address}, mode {CacheMode}, key prefix {KeyPrefix}, connected {Connected})")]
     public static partial void RedisCacheInitialized(ILogger logger, string address, string cacheMode, string keyPrefix, bool connected);

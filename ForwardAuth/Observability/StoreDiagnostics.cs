@@ -9,6 +9,12 @@ internal interface IStoreDiagnostics
     /// <summary>Counters and states as they are now; cheap, never touches the network.</summary>
     StoreSnapshot Snapshot();
 
+    /// <summary>
+    /// True while the process's first connection attempt to the shared store runs, for at most a bound (twice
+    /// <c>redis.dialTimeout</c>): readiness waits for it. Always false in memory mode.
+    /// </summary>
+    bool AwaitingFirstConnect { get; }
+
     /// <summary>Asks the shared store directly (a PING bounded by the Redis timeout); the memory store is always reachable.</summary>
     Task<StoreProbe> ProbeAsync(CancellationToken cancellationToken);
 }

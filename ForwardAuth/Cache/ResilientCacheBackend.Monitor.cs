@@ -1,0 +1,57 @@
+namespace ForwardAuth.Cache;
+
+/// <summary>The resilient layer's background work: the health monitor, and the replay after the first connection.</summary>
+internal sealed partial class ResilientCacheBackend
+{
+    /// <summary>
+    /// Continuous health checking until <paramref name="stoppingToken"/> (the hosted service's) or disposal: a PING
+    /// through the breaker every interval while closed — so a hung Redis is noticed even when every read is an L1 hit —
+    /// and, while open, a probe after each timeout even without traffic.
+    /// </summary>
+    public async Task RunMonitorAsync(CancellationToken stoppingToken)
+    {
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _stopping.Token);
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var open = _breaker.State == CircuitState.Open;
+                await Task.Delay(open ? _openTimeout : _healthInterval, _time, stopping.Token).ConfigureAwait(false);
+                if (!_breaker.TryAcquire(out var probe))
+                {
+                    continue;
+                }
+
+                var health = await _primary.HealthAsync(stopping.Token).ConfigureAwait(false);
+                if (health.Healthy)
+                {
+                    _breaker.OnSuccess(probe);
+                }
+                else if (health.FirstConnectPending)
+                {
+                    _breaker.OnAbandoned(probe);
+                }
+                else
+                {
+                    _breaker.OnFailure(probe);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
+
+    /// <summary>
+    /// Once the first connection is made: writes that fell back to memory while it was being made (never counted by the
+    /// breaker, so no transition replays them) are replayed now, unless the breaker is not closed (its own close will).
+    /// </summary>
+    public void OnFirstConnected()
+    {
+        if (_journal.Count > 0 && _breaker.State == CircuitState.Closed)
+        {
+            LastReplay = ReplayAsync();
+        }
+    }
+}

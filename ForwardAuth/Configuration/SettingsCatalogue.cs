@@ -18,6 +18,7 @@ internal static class SettingsCatalogue
         new("tokenEndpointAuthMethod", SettingKind.Text, "client_secret_basic", "How the client authenticates at the token endpoint: `client_secret_basic` or `client_secret_post`."),
         new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login, added to `openid`, `profile` and `email` (the plugin's meaning) unless `overrideScopes`."),
         new("overrideScopes", SettingKind.Boolean, "false", "Request exactly `scopes` (`openid` is still always added) instead of adding them to `openid`, `profile` and `email`."),
+        new("authorizeParams", SettingKind.Map, "", "Extra parameters of the authorization request, e.g. `prompt: consent`, `access_type: offline`, `resource`, `audience`, `hd`, `domain_hint`, `login_hint`. YAML: a mapping; environment: `k=v,k=v`. The protocol's own (`state`, `nonce`, `code_challenge*`, `redirect_uri`, `client_id`, `response_type`, `response_mode`, `scope`) cannot be set here (start-up error): use `scopes` for scopes."),
         new("enablePKCE", SettingKind.Boolean, "true", "Accepted for compatibility: PKCE (S256) is always used; `false` is logged once at start and ignored."),
         new("audience", SettingKind.Text, "", "Required `aud` of bearer access tokens (default: `clientID`)."),
         new("caCertPath", SettingKind.Text, "", "PEM file with extra CA certificates trusted for the provider's TLS."),

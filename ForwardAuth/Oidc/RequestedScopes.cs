@@ -11,12 +11,26 @@ namespace ForwardAuth.Oidc;
 /// </summary>
 internal sealed class RequestedScopes(ForwardAuthOptions options, ILogger<RequestedScopes> logger)
 {
+    private readonly Lock _gate = new();
     private volatile Snapshot? _last;
 
     /// <summary>What the last authorization request asked for (the configured scopes before any metadata).</summary>
     public IReadOnlyList<string> Current => _last?.Scopes ?? options.Scopes;
 
     public IReadOnlyList<string> For(OpenIdConnectConfiguration configuration)
+    {
+        if (_last is { } last && ReferenceEquals(last.Configuration, configuration))
+        {
+            return last.Scopes;
+        }
+
+        lock (_gate)
+        {
+            return Compute(configuration);
+        }
+    }
+
+    private IReadOnlyList<string> Compute(OpenIdConnectConfiguration configuration)
     {
         if (_last is { } last && ReferenceEquals(last.Configuration, configuration))
         {

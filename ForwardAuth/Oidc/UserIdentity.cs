@@ -153,16 +153,23 @@ internal sealed record UserIdentity(
     /// <summary>
     /// A group or role claim: with a separator configured, a string-valued claim is split on it (Glewlwyd sends
     /// <c>"admin,staff"</c>); arrays are never split; an object is a role map whose keys are the roles (Zitadel's
-    /// <c>urn:zitadel:iam:org:project:roles</c>: <c>{"admin": {...}}</c>).
+    /// <c>urn:zitadel:iam:org:project:roles</c>: <c>{"admin": {...}}</c>), see <see cref="IsRoleMap"/>.
     /// </summary>
     private static IEnumerable<string> GroupValues(JsonElement? element, string separator) => element switch
     {
         { ValueKind: JsonValueKind.String } s when separator.Length > 0 && Limit(s.GetString()) is { } text =>
             text.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(MaxGroups),
-        { ValueKind: JsonValueKind.Object } map =>
+        { ValueKind: JsonValueKind.Object } map when IsRoleMap(map) =>
             map.EnumerateObject().Select(p => Limit(p.Name)).OfType<string>().Where(n => n.Length > 0).Take(MaxGroups),
         _ => Strings(element),
     };
+
+    /// <summary>
+    /// A role map holds an object (Zitadel: the organisations granting the role) or <c>true</c> under each role. Any
+    /// other object is not one: <c>realm_access</c> (<c>{"roles": [...]}</c>), named by mistake, must not grant "roles".
+    /// </summary>
+    private static bool IsRoleMap(JsonElement map) =>
+        map.EnumerateObject().All(p => p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.True);
 
     /// <summary>A claim as a list of strings: a string, an array of strings/numbers, or nothing.</summary>
     private static IEnumerable<string> Strings(JsonElement? element)

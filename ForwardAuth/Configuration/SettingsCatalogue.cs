@@ -16,7 +16,7 @@ internal static class SettingsCatalogue
         new("clientID", SettingKind.Text, null, "OAuth client id registered at the provider."),
         new("clientSecret", SettingKind.Text, null, "OAuth client secret.", Secret: true),
         new("tokenEndpointAuthMethod", SettingKind.Text, "client_secret_basic", "How the client authenticates at the token endpoint: `client_secret_basic` or `client_secret_post`."),
-        new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login, added to `openid`, `profile` and `email` (the plugin's meaning) unless `overrideScopes`."),
+        new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login, added to `openid`, `profile` and `email` (the plugin's meaning) unless `overrideScopes`. Scopes the provider's discovery does not list in `scopes_supported` are left out with a warning (`openid` never)."),
         new("overrideScopes", SettingKind.Boolean, "false", "Request exactly `scopes` (`openid` is still always added) instead of adding them to `openid`, `profile` and `email`."),
         new("authorizeParams", SettingKind.Map, "", "Extra parameters of the authorization request, e.g. `prompt: consent`, `access_type: offline`, `resource`, `audience`, `hd`, `domain_hint`, `login_hint`. YAML: a mapping; environment: `k=v,k=v`. The protocol's own (`state`, `nonce`, `code_challenge*`, `redirect_uri`, `client_id`, `response_type`, `response_mode`, `scope`) cannot be set here (start-up error): use `scopes` for scopes."),
         new("enablePKCE", SettingKind.Boolean, "true", "Accepted for compatibility: PKCE (S256) is always used; `false` is logged once at start and ignored."),

@@ -84,7 +84,8 @@ public class AuthorizeRequestTests
     [Test]
     public void AuthorizeParams_YamlMapping_ValuesKeptWhole()
     {
-        var file = Path.Combine(Directory.CreateTempSubdirectory("fa-authorize").FullName, "config.yaml");
+        var directory = Directory.CreateTempSubdirectory("fa-authorize");
+        var file = Path.Combine(directory.FullName, "config.yaml");
         File.WriteAllText(file, """
             authorizeParams:
               prompt: select_account consent
@@ -93,6 +94,7 @@ public class AuthorizeRequestTests
             """);
 
         var options = ConfigurationLoader.Load(["--config", file], Settings().GetValueOrDefault);
+        directory.Delete(recursive: true);
 
         Assert.That(options.AuthorizeParams["prompt"], Is.EqualTo("select_account consent"));
         Assert.That(options.AuthorizeParams["domain_hint"], Is.EqualTo("example.com"));

@@ -94,6 +94,7 @@ internal static class HostingExtensions
         services.AddProviderHttpClient(options);
         services.AddSingleton<ProviderMetadata>();
         services.AddSingleton<TokenValidator>();
+        services.AddSingleton<RequestedScopes>();
         services.AddSingleton<OidcProtocol>();
         services.AddSingleton<UserinfoClaims>();
         services.AddForwardAuthStore(options.Redis);

@@ -11,6 +11,7 @@ namespace ForwardAuth;
 /// </summary>
 internal sealed class StartupWarmup(
     ProviderMetadata metadata,
+    RequestedScopes scopes,
     ForwardAuthOptions options,
     IStoreDiagnostics store,
     TimeProvider time,
@@ -30,6 +31,7 @@ internal sealed class StartupWarmup(
             {
                 var configuration = await metadata.GetAsync(stoppingToken);
                 Log.DiscoveryLoaded(logger, configuration.Issuer);
+                scopes.For(configuration); // a scope the provider does not list is reported now, not at the first login
                 return;
             }
             catch (Exception e) when (e is InvalidOperationException or HttpRequestException or IOException)

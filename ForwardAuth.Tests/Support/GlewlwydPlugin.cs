@@ -26,6 +26,8 @@ internal static class GlewlwydPlugin
                 ["session-management-allowed"] = true, ["session-cookie-name"] = GlewlwydProvider.SidCookie, ["session-cookie-expiration"] = 3600,
                 ["back-channel-logout-allowed"] = true, ["front-channel-logout-allowed"] = false,
                 ["subject-type"] = "public",
+                // Discovery's scopes_supported lists openid and these only; ForwardAuth leaves out a scope it does not list.
+                ["allowed-scope"] = new JsonArray("openid", "profile", "email", "groups", GlewlwydProvider.ApiScope),
                 ["email-claim"] = "mandatory", ["name-claim"] = "on-demand", ["scope-claim"] = "no",
                 // ID token and userinfo: a JSON array. Access token ("additional-parameters"): one comma-joined string; without
                 // email there, a bearer token's user is its opaque sub.

@@ -54,6 +54,8 @@ internal sealed class OidcProvider : IAsyncDisposable
         public string? UsersFile { get; init; }
         /// <summary>ID tokens with <c>sub</c> only; the scopes' claims in userinfo.</summary>
         public bool ThinIdTokens { get; init; }
+        /// <summary><c>CLAIM_PROFILE</c>: the groups shaped as a real provider sends them (zitadel, auth0, cognito, entra-overage).</summary>
+        public string? ClaimProfile { get; init; }
     }
 
     public static async Task<OidcProvider> StartAsync(Settings settings)
@@ -91,6 +93,7 @@ internal sealed class OidcProvider : IAsyncDisposable
             Add(env, "USERS_FILE", settings.UsersFile);
             Add(env, "BACKCHANNEL_LOGOUT_URI", settings.BackchannelLogoutUri);
             Add(env, "TOKEN_AUTH_METHOD", settings.TokenAuthMethod);
+            Add(env, "CLAIM_PROFILE", settings.ClaimProfile);
 
             var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
             try

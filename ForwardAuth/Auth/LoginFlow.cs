@@ -21,6 +21,7 @@ internal sealed class LoginFlow(
     OidcProtocol protocol,
     TokenValidator tokens,
     UserinfoClaims userinfo,
+    RequestedScopes requestedScopes,
     ForwardAuthOptions options,
     TimeProvider time,
     ForwardAuthMetrics metrics,
@@ -171,6 +172,11 @@ internal sealed class LoginFlow(
         }
 
         LogScopesNotGranted(response.Scope, loginId);
+        if (GroupOverage.In(idToken))
+        {
+            Log.GroupOverage(logger, loginId, options.GroupClaimName);
+        }
+
         var identity = check.Identity!;
         if (options.ClaimsFromUserinfo)
         {
@@ -217,7 +223,7 @@ internal sealed class LoginFlow(
         }
 
         var granted = grantedScope.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
-        foreach (var scope in options.Scopes.Where(s => !granted.Contains(s)).Distinct(StringComparer.Ordinal))
+        foreach (var scope in requestedScopes.Current.Where(s => !granted.Contains(s)).Distinct(StringComparer.Ordinal))
         {
             Log.ScopeNotGranted(logger, loginId, scope);
         }

@@ -15,8 +15,7 @@ internal static class ConfigurationLoader
 {
     private static readonly string[] DefaultScopes = ["openid", "profile", "email"];
 
-    public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) =>
-        Load(args, getVariable, out _);
+    public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) => Load(args, getVariable, out _);
 
     public static ForwardAuthOptions Load(
         IReadOnlyList<string> args, Func<string, string?> getVariable, out IReadOnlyList<string> unknownKeys)
@@ -45,6 +44,7 @@ internal static class ConfigurationLoader
                 ("client_secret_post", TokenEndpointAuth.ClientSecretPost)),
             // The plugin's meaning: added to openid, profile and email, or with overrideScopes the list itself (openid leads).
             Scopes = (r.Boolean("overrideScopes") ? ["openid"] : DefaultScopes).Concat(r.List("scopes")).Distinct(StringComparer.Ordinal).ToList(),
+            AuthorizeParams = AuthorizeParams.Read(r),
             EnablePkce = r.Boolean("enablePKCE"),
             Audience = r.Text("audience"),
             CaCertPath = ExistingFile(r, "caCertPath"),

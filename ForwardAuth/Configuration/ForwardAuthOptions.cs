@@ -11,6 +11,9 @@ internal sealed record ForwardAuthOptions
     public required string ClientSecret { get; init; }
     public required TokenEndpointAuth TokenEndpointAuth { get; init; }
     public required IReadOnlyList<string> Scopes { get; init; }
+
+    /// <summary><c>authorizeParams</c>: extra authorization request parameters (never a protocol parameter).</summary>
+    public IReadOnlyDictionary<string, string> AuthorizeParams { get; init; } = new Dictionary<string, string>();
     public required string Audience { get; init; }
     public required string CaCertPath { get; init; }
     public required bool AllowHttpProvider { get; init; }

@@ -109,6 +109,9 @@ internal sealed class RawSettings
                 case YamlSequenceNode sequence when sequence.Children.All(c => c is YamlScalarNode):
                     Set(path, new RawValue(null, sequence.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList(), source));
                     break;
+                case YamlMappingNode map when SettingsCatalogue.Find(path)?.Kind == SettingKind.Map:
+                    Set(path, new RawValue(null, map.Children.Select(c => $"{(c.Key as YamlScalarNode)?.Value}={(c.Value as YamlScalarNode)?.Value}").ToList(), source));
+                    break;
                 case YamlMappingNode child when SettingsCatalogue.All.Any(k => k.Path.StartsWith(path + ".", StringComparison.OrdinalIgnoreCase)):
                     AddYamlMapping(child, path + ".", source);
                     break;

@@ -12,6 +12,9 @@ internal enum SettingKind
 
     /// <summary>A list of <c>{name, value}</c> mappings (<c>headers</c>); in the environment the same list as YAML flow or JSON.</summary>
     Entries,
+
+    /// <summary>Name → value pairs: a YAML mapping, or <c>name=value</c> items (a YAML list, or comma-separated text).</summary>
+    Map,
 }
 
 /// <summary>

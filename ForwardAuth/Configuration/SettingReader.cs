@@ -34,6 +34,15 @@ internal sealed class SettingReader(RawSettings raw)
             (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
+    /// <summary>The items of a YAML list or mapping as they are (a value may contain commas); text split on commas.</summary>
+    public IReadOnlyList<string> Items(string path)
+    {
+        var key = Key(path);
+        var value = raw[key.Path];
+        return (IReadOnlyList<string>?)value?.Items?.Select(i => i.Trim()).Where(i => i.Length > 0).ToList()
+            ?? (value?.Scalar ?? key.Default ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
     /// <summary>A list of mappings: from YAML as it is, from the environment or command line as YAML flow or JSON text.</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, string>> Entries(string path)
     {

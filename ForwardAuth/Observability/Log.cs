@@ -102,6 +102,12 @@ internal static partial class Log
     [LoggerMessage(213, LogLevel.Warning, "Login {LoginId}: the provider did not grant the scope {Scope} that was asked for (partial consent); the claims it carries are missing from the identity")]
     public static partial void ScopeNotGranted(ILogger logger, string loginId, string scope);
 
+    [LoggerMessage(215, LogLevel.Warning, "Login {LoginId}: the provider left the groups out of the ID token because the user has too many (Entra ID group overage: _claim_names.groups or hasgroups); ForwardAuth does not fetch them from Microsoft Graph, so this session has no groups from {GroupClaim} and group rules will deny. At the provider: emit only the groups assigned to the application (app registration, Token configuration, groups claim: \"Groups assigned to the application\"), or use app roles (roleClaimName: roles)")]
+    public static partial void GroupOverage(ILogger logger, string loginId, string groupClaim);
+
+    [LoggerMessage(216, LogLevel.Warning, "scopes: the provider's discovery does not list {Dropped} in scopes_supported ({Supported}); not requested (remove them from scopes, or check the provider)")]
+    public static partial void ScopesNotSupported(ILogger logger, string dropped, string supported);
+
     [LoggerMessage(214, LogLevel.Information, "Login {LoginId}: the provider refused the code (invalid_grant); starting the login once more")]
     public static partial void LoginRetriedAfterRefusedCode(ILogger logger, string loginId);
 

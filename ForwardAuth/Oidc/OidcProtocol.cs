@@ -21,7 +21,7 @@ internal sealed record Pkce(string Verifier, string Challenge)
 /// The OAuth/OIDC protocol messages, built and sent with Duende.IdentityModel: authorize URL, code exchange,
 /// userinfo, refresh-token revocation and the end-session URL.
 /// </summary>
-internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options)
+internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options, RequestedScopes scopes)
 {
     private ClientCredentialStyle CredentialStyle => options.TokenEndpointAuth == TokenEndpointAuth.ClientSecretPost
         ? ClientCredentialStyle.PostBody
@@ -33,12 +33,13 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
         return new RequestUrl(configuration.AuthorizationEndpoint).CreateAuthorizeUrl(
             clientId: options.ClientId,
             responseType: "code",
-            scope: string.Join(' ', options.Scopes),
+            scope: string.Join(' ', scopes.For(configuration)),
             redirectUri: redirectUri,
             state: state,
             nonce: nonce,
             codeChallenge: pkce.Challenge,
-            codeChallengeMethod: "S256");
+            codeChallengeMethod: "S256",
+            extra: options.AuthorizeParams.Count == 0 ? null : new Parameters(options.AuthorizeParams));
     }
 
     public async Task<TokenResponse> ExchangeCodeAsync(string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)

@@ -16,6 +16,7 @@ internal sealed record UserIdentity(
     private const int MaxGroups = 1000;
     private const int MaxValueLength = 1024;
     private const int MaxTemplateClaimLength = 16_384;
+    private const int MaxPathDepth = 16;
 
     /// <summary>
     /// The claims the <c>headers</c> templates read (top-level names collected when they were compiled), as the token
@@ -111,29 +112,36 @@ internal sealed record UserIdentity(
         return claims;
     }
 
-    /// <summary>Follows <c>a.b.c</c> through nested objects; a claim whose own name contains dots is found too.</summary>
-    internal static JsonElement? Find(JsonElement payload, string path)
+    /// <summary>
+    /// A claim by name or path: the whole name first (<c>https://example.com/roles</c>, <c>cognito:groups</c> and any
+    /// name with dots are claims of their own), else <c>a.b.c</c> through nested objects, where a segment may itself
+    /// contain dots (<c>https://example.com/claims.roles</c>: the longest name present wins).
+    /// </summary>
+    internal static JsonElement? Find(JsonElement payload, string path) => Find(payload, path, depth: 0);
+
+    private static JsonElement? Find(JsonElement current, string path, int depth)
     {
-        if (payload.ValueKind != JsonValueKind.Object)
+        if (current.ValueKind != JsonValueKind.Object)
         {
             return null;
         }
 
-        if (payload.TryGetProperty(path, out var direct))
+        if (current.TryGetProperty(path, out var direct))
         {
             return direct;
         }
 
-        var current = payload;
-        foreach (var segment in path.Split('.'))
+        // Longest prefix first; each step needs an object under that name, so the search stays small.
+        for (var dot = path.LastIndexOf('.'); dot > 0 && depth < MaxPathDepth; dot = path.LastIndexOf('.', dot - 1))
         {
-            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(segment, out current))
+            if (current.TryGetProperty(path[..dot], out var child) && child.ValueKind == JsonValueKind.Object
+                && Find(child, path[(dot + 1)..], depth + 1) is { } found)
             {
-                return null;
+                return found;
             }
         }
 
-        return current;
+        return null;
     }
 
     private static string? StringClaim(JsonElement payload, string path) =>
@@ -144,12 +152,24 @@ internal sealed record UserIdentity(
 
     /// <summary>
     /// A group or role claim: with a separator configured, a string-valued claim is split on it (Glewlwyd sends
-    /// <c>"admin,staff"</c>); arrays are never split.
+    /// <c>"admin,staff"</c>); arrays are never split; an object is a role map whose keys are the roles (Zitadel's
+    /// <c>urn:zitadel:iam:org:project:roles</c>: <c>{"admin": {...}}</c>), see <see cref="IsRoleMap"/>.
     /// </summary>
-    private static IEnumerable<string> GroupValues(JsonElement? element, string separator) =>
-        separator.Length > 0 && element is { ValueKind: JsonValueKind.String } s && Limit(s.GetString()) is { } text
-            ? text.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(MaxGroups)
-            : Strings(element);
+    private static IEnumerable<string> GroupValues(JsonElement? element, string separator) => element switch
+    {
+        { ValueKind: JsonValueKind.String } s when separator.Length > 0 && Limit(s.GetString()) is { } text =>
+            text.Split(separator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Take(MaxGroups),
+        { ValueKind: JsonValueKind.Object } map when IsRoleMap(map) =>
+            map.EnumerateObject().Select(p => Limit(p.Name)).OfType<string>().Where(n => n.Length > 0).Take(MaxGroups),
+        _ => Strings(element),
+    };
+
+    /// <summary>
+    /// A role map holds an object (Zitadel: the organisations granting the role) or <c>true</c> under each role. Any
+    /// other object is not one: <c>realm_access</c> (<c>{"roles": [...]}</c>), named by mistake, must not grant "roles".
+    /// </summary>
+    private static bool IsRoleMap(JsonElement map) =>
+        map.EnumerateObject().All(p => p.Value.ValueKind is JsonValueKind.Object or JsonValueKind.True);
 
     /// <summary>A claim as a list of strings: a string, an array of strings/numbers, or nothing.</summary>
     private static IEnumerable<string> Strings(JsonElement? element)

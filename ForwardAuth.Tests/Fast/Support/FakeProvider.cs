@@ -10,7 +10,11 @@ using Microsoft.IdentityModel.Tokens;
 namespace ForwardAuth.Tests.Fast.Support;
 
 /// <summary>The token endpoint's answer to one grant, as the provider would send it.</summary>
-internal sealed record TokenSet(string? IdToken, string? AccessToken = null, string? RefreshToken = null, int ExpiresIn = 300);
+internal sealed record TokenSet(string? IdToken, string? AccessToken = null, string? RefreshToken = null, int ExpiresIn = 300)
+{
+    /// <summary>The response's <c>scope</c> (what was granted); null: not sent.</summary>
+    public string? Scope { get; init; }
+}
 
 /// <summary>
 /// The OpenID provider in process, as the provider's named HttpClient's primary handler: a static discovery document,
@@ -60,6 +64,9 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
 
     /// <summary>When set, the discovery document has no <c>userinfo_endpoint</c>.</summary>
     public bool NoUserinfoEndpoint { get; set; }
+
+    /// <summary>Discovery's <c>scopes_supported</c>; null: not published.</summary>
+    public string[]? ScopesSupported { get; set; }
 
     /// <summary>Every access token the userinfo endpoint was called with, in order.</summary>
     public ConcurrentQueue<string> UserInfoRequests { get; } = new();
@@ -181,6 +188,11 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             document.Remove("userinfo_endpoint");
         }
 
+        if (ScopesSupported is not null)
+        {
+            document["scopes_supported"] = ScopesSupported;
+        }
+
         return Json(HttpStatusCode.OK, document);
     }
 
@@ -218,6 +230,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         Add(body, "id_token", tokens.IdToken);
         Add(body, "access_token", tokens.AccessToken ?? "opaque-" + Guid.NewGuid().ToString("N"));
         Add(body, "refresh_token", tokens.RefreshToken);
+        Add(body, "scope", tokens.Scope);
         return Json(HttpStatusCode.OK, body);
     }
 

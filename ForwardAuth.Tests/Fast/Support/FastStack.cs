@@ -6,6 +6,7 @@ using ForwardAuth.Sessions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ForwardAuth.Tests.Fast.Support;
@@ -43,6 +44,9 @@ internal sealed class FastStack : IAsyncDisposable
     public FakeProvider Provider { get; }
 
     public ServiceProvider Services { get; }
+
+    /// <summary>What the stack logged.</summary>
+    public FastLogs Logs { get; private init; } = new();
 
     public AuthExchange Exchange => Services.GetRequiredService<AuthExchange>();
 
@@ -85,17 +89,20 @@ internal sealed class FastStack : IAsyncDisposable
         return StartAsync(all);
     }
 
-    public static async Task<FastStack> StartAsync(IReadOnlyDictionary<string, string> settings)
+    /// <param name="provider">Sets up the fake provider before anything reads its discovery document.</param>
+    public static async Task<FastStack> StartAsync(IReadOnlyDictionary<string, string> settings, Action<FakeProvider>? provider = null)
     {
         var options = ConfigurationLoader.Load([], settings.GetValueOrDefault);
         var time = new FakeTimeProvider(Start);
-        var provider = new FakeProvider(time);
+        var fake = new FakeProvider(time);
+        provider?.Invoke(fake);
+        var logs = new FastLogs();
         var services = new ServiceCollection();
-        services.AddLogging();
+        services.AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Debug));
         services.AddForwardAuth(options);
         services.Replace(ServiceDescriptor.Singleton<TimeProvider>(time));
-        services.AddHttpClient(ProviderHttp.ClientName).ConfigurePrimaryHttpMessageHandler(() => provider);
-        var stack = new FastStack(options, time, provider, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true }));
+        services.AddHttpClient(ProviderHttp.ClientName).ConfigurePrimaryHttpMessageHandler(() => fake);
+        var stack = new FastStack(options, time, fake, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true })) { Logs = logs };
         foreach (var hosted in stack.Services.GetServices<IHostedService>())
         {
             await hosted.StartAsync(CancellationToken.None);

@@ -55,7 +55,40 @@ function userClaims(login) {
     groups: BUILTIN_GROUPS[login] ?? [], ...USERS[login], // sub stays the login below
   };
 }
-const findAccount = (ctx, id) => ({ accountId: id, claims: () => ({ ...userClaims(id), sub: id }) });
+// CLAIM_PROFILE: the groups as real providers shape them (released with the "groups" scope, in ID token and userinfo),
+// instead of the plain `groups` array:
+//   zitadel        role map: {"urn:zitadel:iam:org:project:roles": {"admins": {"<org id>": "<org domain>"}, ...}}
+//   auth0          namespaced claims: {"https://forwardauth.example/roles": ["admins", ...]} and, as an Auth0 Action
+//                  copying app_metadata would, {"https://forwardauth.example/app_metadata": {"roles": ["admins", ...]}}
+//   cognito        {"cognito:groups": ["admins", ...]}
+//   entra-overage  no groups, only the pointer to Microsoft Graph: {"_claim_names": {"groups": "src1"}, "_claim_sources": {...}}
+const CLAIM_PROFILE = env.CLAIM_PROFILE || '';
+const PROFILE_CLAIMS = {
+  '': [],
+  zitadel: ['urn:zitadel:iam:org:project:roles'],
+  auth0: ['https://forwardauth.example/roles', 'https://forwardauth.example/app_metadata'],
+  cognito: ['cognito:groups'],
+  'entra-overage': ['_claim_names', '_claim_sources'],
+};
+if (!(CLAIM_PROFILE in PROFILE_CLAIMS)) { console.error(`unknown CLAIM_PROFILE ${CLAIM_PROFILE}`); process.exit(2); }
+function shaped(claims) {
+  if (!CLAIM_PROFILE) return claims;
+  const { groups, ...rest } = claims;
+  switch (CLAIM_PROFILE) {
+    case 'zitadel':
+      return { ...rest, 'urn:zitadel:iam:org:project:roles': Object.fromEntries(groups.map((g) => [g, { 290469151411822594: 'example.com' }])) };
+    case 'auth0':
+      return { ...rest, 'https://forwardauth.example/roles': groups, 'https://forwardauth.example/app_metadata': { roles: groups } };
+    case 'cognito': return { ...rest, 'cognito:groups': groups };
+    default: // entra-overage: the token has no room for the groups and says where to fetch them
+      return {
+        ...rest,
+        _claim_names: { groups: 'src1' },
+        _claim_sources: { src1: { endpoint: `https://graph.windows.net/example.com/users/${claims.sub}/getMemberObjects` } },
+      };
+  }
+}
+const findAccount = (ctx, id) => ({ accountId: id, claims: () => shaped({ ...userClaims(id), sub: id }) });
 
 const client = {
   client_id: env.CLIENT_ID || 'forwardauth',
@@ -75,7 +108,7 @@ const provider = new Provider(ISSUER, {
   findAccount,
   cookies: { keys: list(env.COOKIE_KEYS || 'forwardauth-dev-cookie-key-not-a-secret') },
   scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', ...extraClaims], groups: ['groups'] },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['preferred_username', 'name', ...extraClaims], groups: ['groups', ...PROFILE_CLAIMS[CLAIM_PROFILE]] },
   // false: the scope's claims go into the ID token too. THIN_ID_TOKENS=true: only into userinfo (ID tokens carry sub),
   // as providers do whose relying parties read userinfo (claimsFromUserinfo).
   conformIdTokenClaims: env.THIN_ID_TOKENS === 'true',

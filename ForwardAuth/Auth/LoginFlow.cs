@@ -174,7 +174,7 @@ internal sealed class LoginFlow(
         LogScopesNotGranted(response.Scope, loginId);
         if (GroupOverage.In(idToken))
         {
-            Log.GroupOverage(logger, loginId, options.GroupClaimName);
+            Log.GroupOverageDetected(logger, loginId, options.GroupClaimName);
         }
 
         var identity = check.Identity!;

@@ -73,16 +73,16 @@ internal static class ConfigurationLoader
             AllowedUsers = r.List("allowedUsers"),
             AllowedUserDomains = r.List("allowedUserDomains").Select(d => d.TrimStart('@')).ToList(),
             AllowedRolesAndGroups = r.List("allowedRolesAndGroups"),
-            ExcludedUrls = ExcludedUrls(r),
+            ExcludedUrls = ListSettings.ExcludedUrls(r),
             PassAuthorizationHeader = r.Boolean("passAuthorizationHeader"),
-            ClaimHeaders = ClaimHeaders(r),
+            ClaimHeaders = ListSettings.ClaimHeaders(r),
             MinimalHeaders = r.Boolean("minimalHeaders"),
             AllowCorsPreflight = r.Boolean("allowCorsPreflight"),
             DisableReplayDetection = r.Boolean("disableReplayDetection"),
             ReplayProtection = r.Choice("replayProtection", ("local", ReplayProtection.Local), ("closed", ReplayProtection.Closed)),
             JtiCacheTtl = r.Seconds("jtiCacheTTL"),
             TokenMetadataTtl = r.Seconds("tokenMetadataTTL"),
-            TrustedProxies = TrustedProxies(r),
+            TrustedProxies = ListSettings.TrustedProxies(r),
             MinWorkerThreads = r.Int32("minWorkerThreads"),
             LogLevel = r.Choice("logLevel", ("info", "info"), ("debug", "debug"), ("warn", "warn"), ("warning", "warn"), ("error", "error")),
             Redis = RedisOptionsBinder.Bind(r),
@@ -218,57 +218,6 @@ internal static class ConfigurationLoader
         }
 
         return ttl;
-    }
-
-    private static List<string> ExcludedUrls(SettingReader r)
-    {
-        var list = r.List("excludedURLs");
-        // "//" would be trimmed to the empty prefix, which matches every path: say "/" to exclude everything.
-        foreach (var item in list.Where(p => !p.StartsWith('/') || p.StartsWith("//", StringComparison.Ordinal)
-            || p.Contains('?', StringComparison.Ordinal) || p.Contains('%', StringComparison.Ordinal)))
-        {
-            r.Fail("excludedURLs", $"'{item}' must be a plain path starting with a single '/' (no query or percent-encoding)");
-        }
-
-        return list.Select(p => p.Length > 1 ? p.TrimEnd('/') : p).ToList();
-    }
-
-    private static List<ClaimHeader> ClaimHeaders(SettingReader r)
-    {
-        var result = new List<ClaimHeader>();
-        foreach (var item in r.List("claimHeaders"))
-        {
-            var parts = item.Split('=', 2, StringSplitOptions.TrimEntries);
-            if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0 || parts[0].Any(c => !(char.IsAsciiLetterOrDigit(c) || c == '-')))
-            {
-                r.Fail("claimHeaders", $"'{item}' is not Header-Name=claim.path");
-                continue;
-            }
-
-            result.Add(new ClaimHeader(parts[0], parts[1]));
-        }
-
-        return result;
-    }
-
-    private static List<IPNetwork> TrustedProxies(SettingReader r)
-    {
-        var result = new List<IPNetwork>();
-        foreach (var item in r.List("trustedProxies"))
-        {
-            var text = item.Contains('/', StringComparison.Ordinal) ? item
-                : item + (item.Contains(':', StringComparison.Ordinal) ? "/128" : "/32");
-            if (IPNetwork.TryParse(text, out var network))
-            {
-                result.Add(network);
-            }
-            else
-            {
-                r.Fail("trustedProxies", $"'{item}' is not an IP address or CIDR");
-            }
-        }
-
-        return result;
     }
 
     /// <summary>

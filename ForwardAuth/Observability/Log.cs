@@ -103,7 +103,7 @@ internal static partial class Log
     public static partial void ScopeNotGranted(ILogger logger, string loginId, string scope);
 
     [LoggerMessage(215, LogLevel.Warning, "Login {LoginId}: the provider left the groups out of the ID token because the user has too many (Entra ID group overage: _claim_names.groups or hasgroups); ForwardAuth does not fetch them from Microsoft Graph, so this session has no groups from {GroupClaim} and group rules will deny. At the provider: emit only the groups assigned to the application (app registration, Token configuration, groups claim: \"Groups assigned to the application\"), or use app roles (roleClaimName: roles)")]
-    public static partial void GroupOverage(ILogger logger, string loginId, string groupClaim);
+    public static partial void GroupOverageDetected(ILogger logger, string loginId, string groupClaim);
 
     [LoggerMessage(216, LogLevel.Warning, "scopes: the provider's discovery does not list {Dropped} in scopes_supported ({Supported}); not requested (remove them from scopes, or check the provider)")]
     public static partial void ScopesNotSupported(ILogger logger, string dropped, string supported);

@@ -12,7 +12,7 @@ namespace ForwardAuth.Oidc;
 internal sealed class RequestedScopes(ForwardAuthOptions options, ILogger<RequestedScopes> logger)
 {
     private readonly Lock _gate = new();
-    private volatile Snapshot? _last;
+    private volatile FilteredScopes? _last;
 
     /// <summary>What the last authorization request asked for (the configured scopes before any metadata).</summary>
     public IReadOnlyList<string> Current => _last?.Scopes ?? options.Scopes;
@@ -52,9 +52,9 @@ internal sealed class RequestedScopes(ForwardAuthOptions options, ILogger<Reques
             Log.ScopesNotSupported(logger, string.Join(' ', dropped), string.Join(' ', supported!));
         }
 
-        _last = new Snapshot(configuration, scopes);
+        _last = new FilteredScopes(configuration, scopes);
         return scopes;
     }
 
-    private sealed record Snapshot(OpenIdConnectConfiguration Configuration, IReadOnlyList<string> Scopes);
+    private sealed record FilteredScopes(OpenIdConnectConfiguration Configuration, IReadOnlyList<string> Scopes);
 }

@@ -220,7 +220,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
-            return TokenCheck.Invalid(Describe(result.Exception));
+            return TokenCheck.Invalid(TokenRefusal.Describe(result.Exception));
         }
 
         // Lifetime is ours (the library is told not to check it): its exception cannot say which bound failed, and
@@ -288,16 +288,4 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         // not yet valid; without this, a provider that sends no `nbf` would have no such bound.
         return token.IssuedAt > now + ClockSkew ? "token issued in the future" : null;
     }
-
-    private static string Describe(Exception? e) => e switch
-    {
-        SecurityTokenInvalidIssuerException => "wrong issuer",
-        SecurityTokenInvalidAudienceException => "wrong audience",
-        SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
-        SecurityTokenSignatureKeyNotFoundException => "unknown signing key",
-        SecurityTokenInvalidSignatureException => "invalid signature",
-        SecurityTokenMalformedException => "not a well-formed JWT",
-        null => "invalid token",
-        _ => "invalid token (" + e.GetType().Name + ")",
-    };
 }

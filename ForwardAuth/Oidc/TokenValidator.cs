@@ -37,6 +37,9 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
+    /// <summary>The error of a token whose signature held but whose <c>aud</c> is not the expected one.</summary>
+    public const string WrongAudience = "wrong audience";
+
     // `none` and HMAC (HS*) are absent on purpose: a public key must never be usable as a shared secret.
     private static readonly string[] AllowedAlgorithms =
     [
@@ -109,8 +112,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     private async Task<TokenCheck> ValidateAccessTokenUncachedAsync(string accessToken, CancellationToken cancellationToken)
     {
-        var audience = options.Audience.Length > 0 ? options.Audience : options.ClientId;
-        var check = await ValidateAsync(accessToken, [audience], cancellationToken).ConfigureAwait(false);
+        var check = await ValidateAsync(accessToken, [options.AccessTokenAudience], cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -292,7 +294,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     private static string Describe(Exception? e) => e switch
     {
         SecurityTokenInvalidIssuerException => "wrong issuer",
-        SecurityTokenInvalidAudienceException => "wrong audience",
+        SecurityTokenInvalidAudienceException => WrongAudience,
         SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
         SecurityTokenSignatureKeyNotFoundException => "unknown signing key",
         SecurityTokenInvalidSignatureException => "invalid signature",

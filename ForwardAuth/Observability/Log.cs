@@ -148,7 +148,7 @@ internal static partial class Log
     public static partial void PkceAlwaysOn(ILogger logger);
 
     // A traefikoidc plugin key ForwardAuth does not implement: named with what to use instead (never its value).
-    [LoggerMessage(406, LogLevel.Warning, "traefikoidc plugin key {Key} ({Source}) is not implemented by ForwardAuth and has no effect: {Instead}")]
+    [LoggerMessage(406, LogLevel.Warning, "traefikoidc plugin key {Key} ({Source}) has no effect in ForwardAuth: {Instead}")]
     public static partial void PluginKeyNotImplemented(ILogger logger, string key, string source, string instead);
 
     [LoggerMessage(407, LogLevel.Warning, "insecureSkipVerify is true: the OpenID provider's TLS certificate is NOT verified (discovery, JWKS, token, userinfo, revocation). Anyone on the network path can impersonate the provider and sign users in. Development only: use caCertPath or caCertPEM instead")]

@@ -29,7 +29,6 @@ internal static class ProviderSettings
         return uri;
     }
 
-
     /// <summary>
     /// <c>revocationURL</c> / <c>oidcEndSessionURL</c>: empty (discovery's endpoint is used) or an absolute https URL
     /// (http only with <c>allowHTTPProvider</c>), as the plugin requires.

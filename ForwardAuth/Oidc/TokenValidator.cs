@@ -37,9 +37,6 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
-    /// <summary>The error of a token whose signature held but whose <c>aud</c> is not the expected one.</summary>
-    public const string WrongAudience = "wrong audience";
-
     // `none` and HMAC (HS*) are absent on purpose: a public key must never be usable as a shared secret.
     private static readonly string[] AllowedAlgorithms =
     [
@@ -222,7 +219,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
-            return TokenCheck.Invalid(Describe(result.Exception));
+            return TokenCheck.Invalid(TokenErrors.Describe(result.Exception));
         }
 
         // Lifetime is ours (the library is told not to check it): its exception cannot say which bound failed, and
@@ -290,16 +287,4 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         // not yet valid; without this, a provider that sends no `nbf` would have no such bound.
         return token.IssuedAt > now + ClockSkew ? "token issued in the future" : null;
     }
-
-    private static string Describe(Exception? e) => e switch
-    {
-        SecurityTokenInvalidIssuerException => "wrong issuer",
-        SecurityTokenInvalidAudienceException => WrongAudience,
-        SecurityTokenInvalidAlgorithmException => "algorithm not allowed",
-        SecurityTokenSignatureKeyNotFoundException => "unknown signing key",
-        SecurityTokenInvalidSignatureException => "invalid signature",
-        SecurityTokenMalformedException => "not a well-formed JWT",
-        null => "invalid token",
-        _ => "invalid token (" + e.GetType().Name + ")",
-    };
 }

@@ -28,7 +28,7 @@ internal static class HostingExtensions
         Action<IServiceCollection>? configureServices = null,
         Action<Serilog.LoggerConfiguration>? configureLogging = null)
     {
-        var options = ConfigurationLoader.Load(args, getVariable, out var unknownKeys);
+        var options = ConfigurationLoader.Load(args, getVariable, out var unknownKeys, out var pluginKeys);
         var minWorkerThreads = ThreadPoolMinimum.Apply(options.MinWorkerThreads);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(getVariable("ASPNETCORE_URLS")))
@@ -62,6 +62,16 @@ internal static class HostingExtensions
         foreach (var key in unknownKeys)
         {
             Log.UnknownConfigurationKey(startupLogger, key);
+        }
+
+        foreach (var notice in pluginKeys)
+        {
+            Log.PluginKeyNotImplemented(startupLogger, notice.Key, notice.Source, notice.Instead);
+        }
+
+        if (options.InsecureSkipVerify)
+        {
+            Log.ProviderTlsNotVerified(startupLogger);
         }
 
         if (!options.EnablePkce)

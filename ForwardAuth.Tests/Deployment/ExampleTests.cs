@@ -251,7 +251,10 @@ public partial class ExampleTests
         var staticConfig = Yaml.ReadFile(Path.Combine(DeploymentTools.ExamplesDirectory, "traefik", "traefik.yml"));
         var middlewares = dynamic["http"]!["middlewares"]!.AsObject();
 
-        var blocks = middlewares.Select(m => m.Value!["forwardAuth"]!).ToList();
+        ManifestValidator.AssertAllValid(
+            ManifestValidator.ValidateYaml(MiddlewareBlocksAsYaml(Path.Combine(DeploymentTools.ExamplesDirectory, "traefik", "dynamic.yml")), "traefik.io/v1alpha1/MiddlewareSpec"),
+            "dynamic.yml middlewares");
+        var blocks = middlewares.Where(m => m.Value!["forwardAuth"] is not null).Select(m => m.Value!["forwardAuth"]!).ToList();
         ManifestValidator.AssertAllValid(
             ManifestValidator.ValidateYaml(string.Join("\n---\n", blocks.Select(b => b.ToJsonString())), "traefik.io/v1alpha1/ForwardAuth"),
             "dynamic.yml forwardAuth middlewares");
@@ -269,6 +272,37 @@ public partial class ExampleTests
         }
 
         Assert.That(Path.GetFileName(staticConfig.Text("providers.file.filename")), Is.EqualTo("dynamic.yml"));
+    }
+
+    // Each middleware of a file-provider configuration as its own YAML document, scalars as written (true stays a boolean).
+    private static string MiddlewareBlocksAsYaml(string file)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(file)));
+        var root = (YamlDotNet.RepresentationModel.YamlMappingNode)stream.Documents[0].RootNode;
+        var middlewares = (YamlDotNet.RepresentationModel.YamlMappingNode)((YamlDotNet.RepresentationModel.YamlMappingNode)root["http"])["middlewares"];
+        return string.Join("\n---\n", middlewares.Children.Values.Select(node =>
+        {
+            using var writer = new StringWriter();
+            new YamlDotNet.RepresentationModel.YamlStream(new YamlDotNet.RepresentationModel.YamlDocument(node)).Save(writer, assignAnchors: false);
+            return writer.ToString().TrimEnd().TrimEnd('.').TrimEnd();
+        }));
+    }
+
+    [Test]
+    public void Traefik_DynamicConfiguration_SecurityHeadersMiddlewareInFrontOfEveryForwardAuth()
+    {
+        // The plugin's securityHeaders cannot be ForwardAuth's (it never sees the app's response): the example shows
+        // Traefik's headers middleware doing it, first on every router that uses ForwardAuth.
+        var dynamic = Yaml.ReadFile(Path.Combine(DeploymentTools.ExamplesDirectory, "traefik", "dynamic.yml"));
+        var headers = dynamic["http"]!["middlewares"]!["security-headers"]!["headers"]!;
+        Assert.That(headers.Text("frameDeny"), Is.EqualTo("true"));
+        Assert.That(headers.Text("contentTypeNosniff"), Is.EqualTo("true"));
+        Assert.That(headers.Text("stsSeconds"), Is.EqualTo("31536000"));
+        foreach (var (name, router) in dynamic["http"]!["routers"]!.AsObject())
+        {
+            Assert.That(router.Items("middlewares").First().GetValue<string>(), Is.EqualTo("security-headers"), name);
+        }
     }
 
     // ---- AWS ECS ---------------------------------------------------------------------------------------------

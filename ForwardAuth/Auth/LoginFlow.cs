@@ -171,6 +171,14 @@ internal sealed class LoginFlow(
             }
         }
 
+        // strictAudienceValidation (the plugin's meaning): a JWT access token issued for another audience (another API)
+        // refuses the session instead of being carried along on the strength of the ID token. Opaque tokens pass.
+        if (options.StrictAudienceValidation && response.AccessToken is { } accessToken
+            && (await tokens.ValidateAccessTokenAsync(accessToken, cancellationToken).ConfigureAwait(false)).Error == TokenErrors.WrongAudience)
+        {
+            return Fail(403, "access_token_audience", "the access token is for another audience than " + options.AccessTokenAudience + " (strictAudienceValidation)", bindingCookieName);
+        }
+
         LogScopesNotGranted(response.Scope, loginId);
         if (GroupOverage.In(idToken))
         {

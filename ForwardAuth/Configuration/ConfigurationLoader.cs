@@ -18,7 +18,13 @@ internal static class ConfigurationLoader
     public static ForwardAuthOptions Load(IReadOnlyList<string> args, Func<string, string?> getVariable) => Load(args, getVariable, out _);
 
     public static ForwardAuthOptions Load(
-        IReadOnlyList<string> args, Func<string, string?> getVariable, out IReadOnlyList<string> unknownKeys)
+        IReadOnlyList<string> args, Func<string, string?> getVariable, out IReadOnlyList<string> unknownKeys) =>
+        Load(args, getVariable, out unknownKeys, out _);
+
+    /// <summary>Also returns the traefikoidc plugin keys that were set and are not implemented, with what to use instead.</summary>
+    public static ForwardAuthOptions Load(
+        IReadOnlyList<string> args, Func<string, string?> getVariable, out IReadOnlyList<string> unknownKeys,
+        out IReadOnlyList<PluginKeyNotice> pluginKeys)
     {
         var raw = new RawSettings();
         if (RawSettings.ConfigFileFrom(args, getVariable) is { } file)
@@ -29,6 +35,7 @@ internal static class ConfigurationLoader
         raw.AddEnvironment(getVariable);
         raw.AddCommandLine(args);
         unknownKeys = raw.UnknownKeys;
+        pluginKeys = raw.PluginKeys;
         return Bind(new SettingReader(raw));
     }
 
@@ -36,7 +43,7 @@ internal static class ConfigurationLoader
     {
         var options = new ForwardAuthOptions
         {
-            ProviderUrl = ProviderUrl(r),
+            ProviderUrl = ProviderSettings.ProviderUrl(r),
             ClientId = Required(r, "clientID"),
             ClientSecret = Required(r, "clientSecret"),
             TokenEndpointAuth = r.Choice("tokenEndpointAuthMethod",
@@ -47,7 +54,12 @@ internal static class ConfigurationLoader
             AuthorizeParams = AuthorizeParams.Read(r),
             EnablePkce = r.Boolean("enablePKCE"),
             Audience = r.Text("audience"),
+            StrictAudienceValidation = r.Boolean("strictAudienceValidation"),
             CaCertPath = ExistingFile(r, "caCertPath"),
+            CaCertPem = ProviderSettings.CaCertPem(r),
+            InsecureSkipVerify = r.Boolean("insecureSkipVerify"),
+            RevocationUrl = ProviderSettings.EndpointUrl(r, "revocationURL"),
+            EndSessionUrl = ProviderSettings.EndpointUrl(r, "oidcEndSessionURL"),
             AllowHttpProvider = r.Boolean("allowHTTPProvider"),
             CallbackUrl = CallbackUrl(r),
             LogoutPath = LocalPath(r, "logoutURL"),
@@ -102,29 +114,6 @@ internal static class ConfigurationLoader
         }
 
         return options;
-    }
-
-    private static Uri ProviderUrl(SettingReader r)
-    {
-        var text = r.Text("providerURL");
-        if (text.Length == 0)
-        {
-            r.Fail("providerURL", "is required");
-            return new Uri("https://invalid.invalid");
-        }
-
-        if (!TryAbsoluteUri(text, out var uri) || uri.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(uri.UserInfo))
-        {
-            r.Fail("providerURL", $"'{text}' is not an absolute https URL");
-            return new Uri("https://invalid.invalid");
-        }
-
-        if (uri.Scheme == "http" && !r.Boolean("allowHTTPProvider"))
-        {
-            r.Fail("providerURL", "must use https (set allowHTTPProvider: true for a development provider)");
-        }
-
-        return uri;
     }
 
     private static string Required(SettingReader r, string path)

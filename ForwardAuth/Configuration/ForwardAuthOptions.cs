@@ -64,6 +64,24 @@ internal sealed record ForwardAuthOptions
     /// <summary>The plugin's <c>minimalHeaders</c>: the identity headers that repeat <c>X-Forwarded-User</c> are sent empty.</summary>
     public bool MinimalHeaders { get; init; }
 
+    /// <summary>The plugin's <c>strictAudienceValidation</c>: a login whose JWT access token is for another audience is refused.</summary>
+    public bool StrictAudienceValidation { get; init; }
+
+    /// <summary>The <c>aud</c> access tokens must carry: <c>audience</c>, else <c>clientID</c>.</summary>
+    public string AccessTokenAudience => Audience.Length > 0 ? Audience : ClientId;
+
+    /// <summary>Inline PEM CA certificates for the provider's TLS (<c>caCertPEM</c>), added to <c>caCertPath</c>'s.</summary>
+    public string CaCertPem { get; init; } = "";
+
+    /// <summary>Accept any provider certificate (<c>insecureSkipVerify</c>; development only, a Warning at start).</summary>
+    public bool InsecureSkipVerify { get; init; }
+
+    /// <summary><c>revocationURL</c>: used instead of discovery's revocation endpoint when not empty.</summary>
+    public string RevocationUrl { get; init; } = "";
+
+    /// <summary><c>oidcEndSessionURL</c>: used instead of discovery's end-session endpoint when not empty.</summary>
+    public string EndSessionUrl { get; init; } = "";
+
     /// <summary>The plugin's <c>enablePKCE</c> as configured: PKCE is always used; false is only reported at start.</summary>
     public bool EnablePkce { get; init; } = true;
 

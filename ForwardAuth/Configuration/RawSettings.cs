@@ -18,6 +18,9 @@ internal sealed class RawSettings
     /// <summary>Keys a source named that ForwardAuth does not know (e.g. plugin keys we do not implement).</summary>
     public List<string> UnknownKeys { get; } = [];
 
+    /// <summary>traefikoidc plugin keys a source named that ForwardAuth does not implement, with what to use instead.</summary>
+    public List<PluginKeyNotice> PluginKeys { get; } = [];
+
     public RawValue? this[string path] => _values.GetValueOrDefault(path);
 
     public void Set(string path, RawValue value)
@@ -25,11 +28,23 @@ internal sealed class RawSettings
         var key = SettingsCatalogue.Find(path);
         if (key is null)
         {
-            UnknownKeys.Add($"{path} ({value.Source})");
+            AddUnknown(path, value.Source);
             return;
         }
 
         _values[key.Path] = value;
+    }
+
+    private void AddUnknown(string path, string source)
+    {
+        if (PluginKeyNotices.For(path) is { } instead)
+        {
+            PluginKeys.Add(new PluginKeyNotice(path, source, instead));
+        }
+        else
+        {
+            UnknownKeys.Add($"{path} ({source})");
+        }
     }
 
     public void AddYamlFile(string file)
@@ -116,7 +131,7 @@ internal sealed class RawSettings
                     AddYamlMapping(child, path + ".", source);
                     break;
                 default:
-                    UnknownKeys.Add($"{path} ({source})");
+                    AddUnknown(path, source);
                     break;
             }
         }

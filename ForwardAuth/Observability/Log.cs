@@ -155,4 +155,11 @@ internal static partial class Log
 
     [LoggerMessage(405, LogLevel.Information, "enablePKCE is false: ignored, every login uses PKCE (S256)")]
     public static partial void PkceAlwaysOn(ILogger logger);
+
+    // A traefikoidc plugin key ForwardAuth does not implement: named with what to use instead (never its value).
+    [LoggerMessage(406, LogLevel.Warning, "traefikoidc plugin key {Key} ({Source}) has no effect in ForwardAuth: {Instead}")]
+    public static partial void PluginKeyNotImplemented(ILogger logger, string key, string source, string instead);
+
+    [LoggerMessage(407, LogLevel.Warning, "insecureSkipVerify is true: the OpenID provider's TLS certificate is NOT verified (discovery, JWKS, token, userinfo, revocation). Anyone on the network path can impersonate the provider and sign users in. Development only: use caCertPath or caCertPEM instead")]
+    public static partial void ProviderTlsNotVerified(ILogger logger);
 }

@@ -85,11 +85,14 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
         return await httpClients.CreateClient(ProviderHttp.ClientName).GetUserInfoAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Revokes a refresh token where the provider has a revocation endpoint; returns the error, if any.</summary>
+    /// <summary>
+    /// Revokes a refresh token where the provider has a revocation endpoint (<c>revocationURL</c> when set, else
+    /// discovery's); returns the error, if any.
+    /// </summary>
     public async Task<string?> RevokeRefreshTokenAsync(string refreshToken, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        var endpoint = configuration.RevocationEndpoint;
+        var endpoint = options.RevocationUrl.Length > 0 ? options.RevocationUrl : configuration.RevocationEndpoint;
         if (string.IsNullOrEmpty(endpoint))
         {
             return null;
@@ -108,16 +111,17 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
         return response.IsError ? response.Error : null;
     }
 
-    /// <summary>The provider's end-session URL, or null when it has none.</summary>
+    /// <summary>The provider's end-session URL (<c>oidcEndSessionURL</c> when set, else discovery's), or null when it has none.</summary>
     public async Task<string?> EndSessionUrlAsync(string? idTokenHint, string postLogoutRedirectUri, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        if (string.IsNullOrEmpty(configuration.EndSessionEndpoint))
+        var endpoint = options.EndSessionUrl.Length > 0 ? options.EndSessionUrl : configuration.EndSessionEndpoint;
+        if (string.IsNullOrEmpty(endpoint))
         {
             return null;
         }
 
-        return new RequestUrl(configuration.EndSessionEndpoint).CreateEndSessionUrl(
+        return new RequestUrl(endpoint).CreateEndSessionUrl(
             idTokenHint: idTokenHint,
             postLogoutRedirectUri: postLogoutRedirectUri);
     }

@@ -4,7 +4,11 @@ using ForwardAuth.Configuration;
 
 namespace ForwardAuth.Oidc;
 
-/// <summary>The HTTP client used for every call to the provider: bounded timeout, optional extra CA (<c>caCertPath</c>).</summary>
+/// <summary>
+/// The HTTP client used for every call to the provider (discovery, JWKS, token, userinfo, revocation): bounded timeout,
+/// optional extra CAs (<c>caCertPath</c> and <c>caCertPEM</c>, combined), or no certificate check at all
+/// (<c>insecureSkipVerify</c>, development only).
+/// </summary>
 internal static class ProviderHttp
 {
     public const string ClientName = "oidc-provider";
@@ -12,24 +16,37 @@ internal static class ProviderHttp
     public static IServiceCollection AddProviderHttpClient(this IServiceCollection services, ForwardAuthOptions options)
     {
         services.AddHttpClient(ClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
-            .ConfigurePrimaryHttpMessageHandler(() => CreateHandler(options.CaCertPath));
+            .ConfigurePrimaryHttpMessageHandler(() => CreateHandler(options));
         return services;
     }
 
-    private static SocketsHttpHandler CreateHandler(string caCertPath)
+    internal static SocketsHttpHandler CreateHandler(ForwardAuthOptions options)
     {
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
-        if (caCertPath.Length == 0)
+        if (options.InsecureSkipVerify)
+        {
+#pragma warning disable CA5359 // An explicit, documented opt-in (insecureSkipVerify) for development, logged as a Warning at start.
+            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, _, _, _) => true };
+#pragma warning restore CA5359
+            return handler;
+        }
+
+        if (options.CaCertPath.Length == 0 && options.CaCertPem.Length == 0)
         {
             return handler;
         }
 
         var extraRoots = new X509Certificate2Collection();
-        extraRoots.ImportFromPemFile(caCertPath);
+        if (options.CaCertPath.Length > 0)
+        {
+            extraRoots.ImportFromPemFile(options.CaCertPath);
+        }
+
+        extraRoots.AddRange(ProviderSettings.Certificates(options.CaCertPem));
         handler.SslOptions = new SslClientAuthenticationOptions
         {
             RemoteCertificateValidationCallback = (_, certificate, _, errors) =>

@@ -109,8 +109,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     private async Task<TokenCheck> ValidateAccessTokenUncachedAsync(string accessToken, CancellationToken cancellationToken)
     {
-        var audience = options.Audience.Length > 0 ? options.Audience : options.ClientId;
-        var check = await ValidateAsync(accessToken, [audience], cancellationToken).ConfigureAwait(false);
+        var check = await ValidateAsync(accessToken, [options.AccessTokenAudience], cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -220,7 +219,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
         {
-            return TokenCheck.Invalid(TokenRefusal.Describe(result.Exception));
+            return TokenCheck.Invalid(TokenErrors.Describe(result.Exception));
         }
 
         // Lifetime is ours (the library is told not to check it): its exception cannot say which bound failed, and

@@ -49,6 +49,12 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>Every token posted to the revocation endpoint.</summary>
     public ConcurrentQueue<string> RevokedTokens { get; } = new();
 
+    /// <summary>A second revocation endpoint that discovery does not name (for <c>revocationURL</c>).</summary>
+    public const string OverrideRevocationEndpoint = Issuer + "/custom/revoke";
+
+    /// <summary>Every token posted to <see cref="OverrideRevocationEndpoint"/>.</summary>
+    public ConcurrentQueue<string> RevokedAtOverride { get; } = new();
+
     public int DiscoveryRequests => _discoveryRequests;
 
     public int JwksRequests => _jwksRequests;
@@ -161,7 +167,8 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ("GET", "/.well-known/openid-configuration") => Discovery(),
             ("GET", "/jwks") => Jwks(),
             ("POST", "/token") => Token(form),
-            ("POST", "/revoke") => Revoke(form),
+            ("POST", "/revoke") => Revoke(form, RevokedTokens),
+            ("POST", "/custom/revoke") => Revoke(form, RevokedAtOverride),
             ("GET", "/userinfo") => UserInfoAnswer(request),
             _ => new HttpResponseMessage(HttpStatusCode.NotFound),
         };
@@ -241,11 +248,11 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         return UserInfo(token) is { } claims ? Json(HttpStatusCode.OK, claims) : new HttpResponseMessage(HttpStatusCode.InternalServerError);
     }
 
-    private HttpResponseMessage Revoke(Dictionary<string, string> form)
+    private static HttpResponseMessage Revoke(Dictionary<string, string> form, ConcurrentQueue<string> revoked)
     {
         if (form.GetValueOrDefault("token") is { } token)
         {
-            RevokedTokens.Enqueue(token);
+            revoked.Enqueue(token);
         }
 
         return new HttpResponseMessage(HttpStatusCode.OK);

@@ -158,7 +158,12 @@ public class AuthorizationTests
         yield return new TestCaseData("groups", "admins,users", 403).SetArgDisplayNames("comma string is one group");
         yield return new TestCaseData("groups", "users admins", 403).SetArgDisplayNames("space string is one group");
         yield return new TestCaseData("groups", new[] { new[] { "admins" } }, 403).SetArgDisplayNames("nested array");
-        yield return new TestCaseData("groups", new Dictionary<string, object> { ["admins"] = true }, 403).SetArgDisplayNames("object");
+        // A role map (Zitadel: the keys are the roles, each value an object or true) counts its keys; any other object none.
+        yield return new TestCaseData("groups", new Dictionary<string, object> { ["admins"] = true }, 200).SetArgDisplayNames("role map, true");
+        yield return new TestCaseData("groups", new Dictionary<string, object> { ["admins"] = new Dictionary<string, object> { ["org"] = "x" } }, 200).SetArgDisplayNames("role map, objects");
+        yield return new TestCaseData("groups", new Dictionary<string, object> { ["admins"] = false }, 403).SetArgDisplayNames("object, false");
+        yield return new TestCaseData("groups", new Dictionary<string, object> { ["admins"] = "yes" }, 403).SetArgDisplayNames("object, string value");
+        yield return new TestCaseData("groups", new Dictionary<string, object> { ["admins"] = true, ["note"] = "x" }, 403).SetArgDisplayNames("object, mixed values");
         yield return new TestCaseData("groups", new[] { new Dictionary<string, object> { ["name"] = "admins" } }, 403).SetArgDisplayNames("array of objects");
         yield return new TestCaseData("groups", true, 403).SetArgDisplayNames("boolean");
         yield return new TestCaseData("realm_access", new Dictionary<string, object> { ["roles"] = new Dictionary<string, object> { ["x"] = "admins" } }, 403).SetArgDisplayNames("nested object");

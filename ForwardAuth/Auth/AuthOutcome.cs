@@ -77,6 +77,12 @@ internal abstract record AuthOutcome
         public override string? DecisionLabel => null;
     }
 
+    /// <summary>A front-channel logout (<c>iss</c> + <c>sid</c>) was accepted and ended <paramref name="Ended"/> sessions: 200.</summary>
+    public sealed record FrontchannelLoggedOut(int Ended) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
     /// <summary>
     /// The shared store cannot guarantee what this step needs right now (single use under
     /// <c>replayProtection: closed</c> while Redis is unreachable): 503 with <c>Retry-After</c>, nothing created.

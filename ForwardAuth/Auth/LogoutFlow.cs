@@ -10,6 +10,9 @@ namespace ForwardAuth.Auth;
 /// deleted in the store (every replica refuses it at once), its refresh token revoked, and the browser sent to the
 /// provider's end-session endpoint. Back-channel (<c>backchannelLogoutURL</c>): the provider's signed
 /// <c>logout_token</c>, accepted once, ends every session of its <c>sid</c> (or, without one, of its <c>sub</c>).
+/// Front-channel (<c>frontchannelLogoutURL</c>, when <c>enableFrontchannelLogout</c>): the provider's logout page loads
+/// the URL in an iframe with <c>iss</c> and <c>sid</c>; when <c>iss</c> is the provider's issuer, every session of that
+/// <c>sid</c> ends, on every replica (the same sid index as back-channel logout).
 /// </summary>
 internal sealed class LogoutFlow(
     SessionStore sessions,
@@ -78,6 +81,42 @@ internal sealed class LogoutFlow(
         Log.BackchannelLogout(logger, ended);
         metrics.Logouts.WithLabels("backchannel").Inc(ended);
         return new AuthOutcome.BackchannelLoggedOut(ended);
+    }
+
+    /// <summary>200 when <paramref name="iss"/> is the provider's issuer and a <paramref name="sid"/> is given (however many sessions it ended), 400 otherwise.</summary>
+    public async Task<AuthOutcome> FrontchannelAsync(string iss, string sid, CancellationToken cancellationToken)
+    {
+        if (sid.Length == 0)
+        {
+            return RefuseFrontchannel("no sid query parameter");
+        }
+
+        if (iss.Length == 0)
+        {
+            return RefuseFrontchannel("no iss query parameter");
+        }
+
+        var issuer = await protocol.IssuerAsync(cancellationToken).ConfigureAwait(false);
+        if (issuer is null)
+        {
+            return RefuseFrontchannel("the provider's issuer cannot be checked: discovery is unavailable");
+        }
+
+        if (!string.Equals(iss, issuer, StringComparison.Ordinal))
+        {
+            return RefuseFrontchannel("iss is not the provider's issuer");
+        }
+
+        var ended = await sessions.EndAllAsync(sid, null, cancellationToken).ConfigureAwait(false);
+        Log.FrontchannelLogout(logger, ended);
+        metrics.Logouts.WithLabels("frontchannel").Inc(ended);
+        return new AuthOutcome.FrontchannelLoggedOut(ended);
+    }
+
+    private AuthOutcome.BadRequest RefuseFrontchannel(string reason)
+    {
+        Log.FrontchannelLogoutRefused(logger, reason);
+        return new AuthOutcome.BadRequest(reason);
     }
 
     private AuthOutcome.BadRequest Refuse(string reason)

@@ -66,6 +66,8 @@ internal static class ConfigurationLoader
             LoginPath = LocalPath(r, "loginURL"),
             PostLogoutRedirectUri = r.Text("postLogoutRedirectURI"),
             BackchannelLogoutPath = LocalPath(r, "backchannelLogoutURL"),
+            EnableFrontchannelLogout = r.Boolean("enableFrontchannelLogout"),
+            FrontchannelLogoutPath = LocalPath(r, "frontchannelLogoutURL"),
             SessionEncryptionKeys = EncryptionKeys(r),
             CookieDomain = r.Text("cookieDomain").TrimStart('.'),
             CookiePrefix = CookiePrefix(r),

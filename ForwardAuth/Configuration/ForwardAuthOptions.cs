@@ -31,6 +31,8 @@ internal sealed record ForwardAuthOptions
     public required string LoginPath { get; init; }
     public required string PostLogoutRedirectUri { get; init; }
     public required string BackchannelLogoutPath { get; init; }
+    public bool EnableFrontchannelLogout { get; init; }
+    public required string FrontchannelLogoutPath { get; init; }
 
     public required IReadOnlyList<string> SessionEncryptionKeys { get; init; }
     public required string CookieDomain { get; init; }

@@ -16,8 +16,6 @@ internal static class PluginKeyNotices
         ["securityHeaders"] = "a forwardAuth service never sees the app's response, so it cannot add response headers: use a Traefik `headers` middleware on the same routers (examples/traefik/dynamic.yml, middleware security-headers)",
         ["allowOpaqueTokens"] = "bearer tokens must be JWTs signed by the provider (ForwardAuth has no token introspection); opaque access tokens are refused with 401. Browser sessions are not affected",
         ["requireTokenIntrospection"] = "ForwardAuth has no token introspection: bearer tokens must be JWTs signed by the provider, checked against its JWKS",
-        ["enableFrontchannelLogout"] = "front-channel logout is not implemented: use back-channel logout (always on at backchannelLogoutURL, default /oauth2/backchannel-logout; register it at the provider)",
-        ["frontchannelLogoutURL"] = "front-channel logout is not implemented: use back-channel logout (backchannelLogoutURL, default /oauth2/backchannel-logout)",
         ["enableBackchannelLogout"] = "back-channel logout is always on at backchannelLogoutURL (default /oauth2/backchannel-logout); the key is not needed",
         ["dynamicClientRegistration"] = "dynamic client registration is not implemented: register the client at the provider once and set clientID and clientSecret",
         ["redis.connectTimeout"] = "use redis.dialTimeout (seconds)",

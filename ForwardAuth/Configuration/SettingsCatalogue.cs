@@ -34,6 +34,8 @@ internal static class SettingsCatalogue
         new("loginURL", SettingKind.Text, "/oauth2/start", "Path that starts a login explicitly (`?rd=<path>`); `X-Auth-Redirect` of a 401 points here."),
         new("postLogoutRedirectURI", SettingKind.Text, "", "Where the provider sends the browser after logout (default: `/` on the host that logged out)."),
         new("backchannelLogoutURL", SettingKind.Text, "/oauth2/backchannel-logout", "Path of the back-channel logout endpoint (POST from the provider)."),
+        new("enableFrontchannelLogout", SettingKind.Boolean, "false", "Serve OIDC Front-Channel Logout 1.0 at `frontchannelLogoutURL`: the provider's logout page loads it with `iss` and `sid`, and every session of that `sid` ends (on every replica) when `iss` is the provider's issuer."),
+        new("frontchannelLogoutURL", SettingKind.Text, "/oauth2/frontchannel-logout", "Path of the front-channel logout endpoint (GET in the provider's iframe), served when `enableFrontchannelLogout`."),
 
         // Sessions and cookies
         new("sessionEncryptionKey", SettingKind.List, null, "Session key(s), each at least 32 characters. Several (comma-separated): the first encrypts, all decrypt.", Secret: true),

@@ -96,6 +96,9 @@ internal static class AuthAnswers
                 Responses.NoStore(response);
                 return Task.CompletedTask;
 
+            case AuthOutcome.FrontchannelLoggedOut:
+                return Responses.FrontchannelLoggedOut(response);
+
             case AuthOutcome.TryAgainLater:
                 response.Headers.RetryAfter = "5";
                 return Responses.Json(response, StatusCodes.Status503ServiceUnavailable, "temporarily_unavailable", "the session store is unavailable; try again shortly");

@@ -28,6 +28,12 @@ internal static class EndpointMappings
         // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
         app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
 
+        // Loaded by the provider's logout page in an iframe (OIDC Front-Channel Logout 1.0): route it to ForwardAuth directly.
+        if (options.EnableFrontchannelLogout)
+        {
+            app.MapGet(options.FrontchannelLogoutPath, FrontchannelLogoutEndpoint.HandleAsync);
+        }
+
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthEndpoints.WriteLiveAsync });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {

@@ -41,4 +41,17 @@ internal static class Responses
         response.Headers.CacheControl = "no-store";
         response.Headers.Pragma = "no-cache";
     }
+
+    /// <summary>
+    /// The front-channel logout answer: a tiny page the provider loads in a hidden iframe. Never cached (the
+    /// specification's <c>no-cache, no-store</c>) and without frame restrictions, so it loads in the provider's frame.
+    /// </summary>
+    public static Task FrontchannelLoggedOut(HttpResponse response)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.Headers.Pragma = "no-cache";
+        response.ContentType = "text/html; charset=utf-8";
+        return response.WriteAsync("<!doctype html><html><head><meta charset=\"utf-8\"><title>Signed out</title></head><body>Signed out</body></html>");
+    }
 }

@@ -35,7 +35,7 @@ internal sealed class ForwardAuthMetrics
             new CounterConfiguration { LabelNames = ["reason"] });
         Refreshes = factory.CreateCounter("forwardauth_refreshes_total", "Token refreshes, by outcome (success, refused, failed).",
             new CounterConfiguration { LabelNames = ["outcome"] });
-        Logouts = factory.CreateCounter("forwardauth_logouts_total", "Sessions ended by logout, by kind (rp, backchannel, idle).",
+        Logouts = factory.CreateCounter("forwardauth_logouts_total", "Sessions ended by logout, by kind (rp, backchannel, frontchannel, idle).",
             new CounterConfiguration { LabelNames = ["kind"] });
         ReplayRejections = factory.CreateCounter("forwardauth_replay_rejections_total", "Single-use artefacts presented again, by artefact.",
             new CounterConfiguration { LabelNames = ["artefact"] });

@@ -96,6 +96,12 @@ internal static partial class Log
     [LoggerMessage(212, LogLevel.Warning, "Back-channel logout token refused: {Reason}")]
     public static partial void BackchannelLogoutRefused(ILogger logger, string reason);
 
+    [LoggerMessage(217, LogLevel.Information, "Front-channel logout ended {Count} session(s)")]
+    public static partial void FrontchannelLogout(ILogger logger, int count);
+
+    [LoggerMessage(218, LogLevel.Warning, "Front-channel logout refused: {Reason}")]
+    public static partial void FrontchannelLogoutRefused(ILogger logger, string reason);
+
     [LoggerMessage(205, LogLevel.Warning, "Token endpoint refused the code: {Error}")]
     public static partial void TokenExchangeFailed(ILogger logger, string error);
 

@@ -125,4 +125,17 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
             idTokenHint: idTokenHint,
             postLogoutRedirectUri: postLogoutRedirectUri);
     }
+
+    /// <summary>The provider's issuer as its discovery states it, or null while discovery is unavailable.</summary>
+    public async Task<string?> IssuerAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await metadata.GetAsync(cancellationToken).ConfigureAwait(false)).Issuer;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 }

@@ -116,6 +116,7 @@ internal sealed class TemplateRenderer
         return call.Function switch
         {
             TemplateFunction.Default => TemplateValues.Default(arguments[0], arguments[1]),
+            TemplateFunction.Eq => arguments.Skip(1).Any(other => string.Equals(TemplateValues.Print(arguments[0]), TemplateValues.Print(other), StringComparison.Ordinal)),
             _ => arguments[1] is string key ? TemplateValues.Field(arguments[0], key) : null,
         };
     }

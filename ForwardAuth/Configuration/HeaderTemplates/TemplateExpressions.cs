@@ -3,7 +3,7 @@ namespace ForwardAuth.Configuration.HeaderTemplates;
 /// <summary>Pipelines, function calls and operands of <see cref="TemplateParser"/>, resolved and checked.</summary>
 internal sealed partial class TemplateParser
 {
-    private const string Supported = "supported: default, get";
+    private const string Supported = "supported: default, get, eq";
 
     internal const string RefreshTokenRefused =
         ".RefreshToken is refused: a refresh token is a long-lived credential; forwarded to every backend, any backend (or " +
@@ -161,6 +161,7 @@ internal sealed partial class TemplateParser
     {
         "default" => TemplateFunction.Default,
         "get" => TemplateFunction.Get,
+        "eq" => TemplateFunction.Eq,
         "if" or "else" or "end" or "range" or "with" => throw new TemplateException($"'{name}' must start its own action, in '{source}'"),
         _ => throw new TemplateException($"function '{name}' is not supported ({Supported}) in '{source}'"),
     };
@@ -168,9 +169,9 @@ internal sealed partial class TemplateParser
     private CallExpression Call(TemplateFunction function, List<(TemplateExpression Value, ValueKind Kind)> arguments, string source)
     {
         var name = function.ToString().ToLowerInvariant();
-        if (arguments.Count != 2)
+        if (function == TemplateFunction.Eq ? arguments.Count < 2 : arguments.Count != 2)
         {
-            throw new TemplateException($"{name} takes 2 arguments, in '{source}'");
+            throw new TemplateException($"{name} takes {(function == TemplateFunction.Eq ? "2 or more" : "2")} arguments, in '{source}'");
         }
 
         for (var i = 0; i < arguments.Count; i++)

@@ -66,4 +66,7 @@ internal enum TemplateFunction
 {
     Default,
     Get,
+
+    /// <summary>Go's <c>eq a b [c …]</c>: true when a equals any of the others (compared as printed).</summary>
+    Eq,
 }

@@ -58,7 +58,7 @@ internal static class HostingExtensions
         var app = builder.Build();
         var startupLogger = app.Services.GetRequiredService<ILogger<ForwardAuthOptions>>();
         Log.Starting(startupLogger, BuildInfo.Version, BuildInfo.Commit, BuildInfo.Framework);
-        Log.ThreadPoolMinimum(startupLogger, minWorkerThreads, options.MinWorkerThreads, Environment.ProcessorCount);
+        Log.ThreadPoolMinimumSet(startupLogger, minWorkerThreads, options.MinWorkerThreads, Environment.ProcessorCount);
         foreach (var key in unknownKeys)
         {
             Log.UnknownConfigurationKey(startupLogger, key);

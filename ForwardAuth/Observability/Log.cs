@@ -11,7 +11,7 @@ internal static partial class Log
     public static partial void Starting(ILogger logger, string version, string commit, string framework);
 
     [LoggerMessage(2, LogLevel.Information, "Thread pool: at least {MinWorkerThreads} worker threads (minWorkerThreads {Configured}, {Processors} processors)")]
-    public static partial void ThreadPoolMinimum(ILogger logger, int minWorkerThreads, int configured, int processors);
+    public static partial void ThreadPoolMinimumSet(ILogger logger, int minWorkerThreads, int configured, int processors);
 
     // 1xx: the store
     [LoggerMessage(100, LogLevel.Information, "Redis cache initialized (address {Address}, mode {CacheMode}, key prefix {KeyPrefix}, connected {Connected})")]

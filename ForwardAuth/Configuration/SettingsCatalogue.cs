@@ -13,8 +13,8 @@ internal static class SettingsCatalogue
     [
         // OpenID Connect
         new("providerURL", SettingKind.Text, null, "Issuer URL of the OpenID provider; discovery is read from `<providerURL>/.well-known/openid-configuration`. Must be https unless `allowHTTPProvider`."),
-        new("clientID", SettingKind.Text, null, "OAuth client id registered at the provider."),
-        new("clientSecret", SettingKind.Text, null, "OAuth client secret.", Secret: true),
+        new("clientID", SettingKind.Text, null, "OAuth client id registered at the provider. Not needed with `dynamicClientRegistration.enabled`."),
+        new("clientSecret", SettingKind.Text, null, "OAuth client secret. Not needed with `dynamicClientRegistration.enabled`.", Secret: true),
         new("tokenEndpointAuthMethod", SettingKind.Text, "client_secret_basic", "How the client authenticates at the token endpoint: `client_secret_basic` or `client_secret_post`."),
         new("scopes", SettingKind.List, "openid,profile,email", "Scopes requested at login, added to `openid`, `profile` and `email` (the plugin's meaning) unless `overrideScopes`. Scopes the provider's discovery does not list in `scopes_supported` are left out with a warning (`openid` never)."),
         new("overrideScopes", SettingKind.Boolean, "false", "Request exactly `scopes` (`openid` is still always added) instead of adding them to `openid`, `profile` and `email`."),
@@ -36,6 +36,29 @@ internal static class SettingsCatalogue
         new("backchannelLogoutURL", SettingKind.Text, "/oauth2/backchannel-logout", "Path of the back-channel logout endpoint (POST from the provider)."),
         new("enableFrontchannelLogout", SettingKind.Boolean, "false", "Serve OIDC Front-Channel Logout 1.0 at `frontchannelLogoutURL`: the provider's logout page loads it with `iss` and `sid`, and every session of that `sid` ends (on every replica) when `iss` is the provider's issuer."),
         new("frontchannelLogoutURL", SettingKind.Text, "/oauth2/frontchannel-logout", "Path of the front-channel logout endpoint (GET in the provider's iframe), served when `enableFrontchannelLogout`."),
+
+        // Dynamic client registration (RFC 7591), the traefikoidc plugin's block
+        new("dynamicClientRegistration.enabled", SettingKind.Boolean, "false", "Register ForwardAuth at the provider's `registration_endpoint` instead of a pre-registered client, when `clientID` is empty. The registration is kept in the shared store, sealed with `sessionEncryptionKey`: every replica uses one client; it is registered again only when missing (or within 5 minutes of its secret's `client_secret_expires_at`)."),
+        new("dynamicClientRegistration.initialAccessToken", SettingKind.Text, "", "Bearer token for a protected registration endpoint (RFC 7591 initial access token).", Secret: true),
+        new("dynamicClientRegistration.registrationEndpoint", SettingKind.Text, "", "Registration endpoint instead of discovery's `registration_endpoint` (absolute https URL)."),
+        new("dynamicClientRegistration.clientMetadata.redirect_uris", SettingKind.List, "", "Redirect URIs to register (default: `callbackURL` when it is absolute; required when it is a path, since the provider needs every protected host's callback)."),
+        new("dynamicClientRegistration.clientMetadata.post_logout_redirect_uris", SettingKind.List, "", "Post-logout redirect URIs to register (default: `postLogoutRedirectURI` when it is absolute)."),
+        new("dynamicClientRegistration.clientMetadata.client_name", SettingKind.Text, "ForwardAuth", "Client name shown on the provider's consent page."),
+        new("dynamicClientRegistration.clientMetadata.application_type", SettingKind.Text, "web", "`web` or `native`."),
+        new("dynamicClientRegistration.clientMetadata.grant_types", SettingKind.List, "authorization_code,refresh_token", "Grant types to register (`authorization_code` is required)."),
+        new("dynamicClientRegistration.clientMetadata.response_types", SettingKind.List, "code", "Response types to register (`code` is required)."),
+        new("dynamicClientRegistration.clientMetadata.token_endpoint_auth_method", SettingKind.Text, "", "`client_secret_basic` or `client_secret_post` (default: `tokenEndpointAuthMethod`; when both are set they must agree)."),
+        new("dynamicClientRegistration.clientMetadata.scope", SettingKind.Text, "", "Space-separated scopes the client may request."),
+        new("dynamicClientRegistration.clientMetadata.contacts", SettingKind.List, "", "Contacts (e-mail addresses) of the people responsible for the client."),
+        new("dynamicClientRegistration.clientMetadata.logo_uri", SettingKind.Text, "", "Logo URL for the consent page."),
+        new("dynamicClientRegistration.clientMetadata.client_uri", SettingKind.Text, "", "Home page of the client."),
+        new("dynamicClientRegistration.clientMetadata.policy_uri", SettingKind.Text, "", "Privacy policy URL."),
+        new("dynamicClientRegistration.clientMetadata.tos_uri", SettingKind.Text, "", "Terms of service URL."),
+        new("dynamicClientRegistration.clientMetadata.jwks_uri", SettingKind.Text, "", "Client JWKS URL (registered as given; ForwardAuth authenticates with its client secret)."),
+        new("dynamicClientRegistration.clientMetadata.subject_type", SettingKind.Text, "", "`public` or `pairwise`."),
+        new("dynamicClientRegistration.clientMetadata.default_acr_values", SettingKind.List, "", "Default ACR values the provider applies to this client's logins."),
+        new("dynamicClientRegistration.clientMetadata.default_max_age", SettingKind.Integer, "", "Default maximum authentication age (seconds) the provider applies.", Min: 0, Max: 31_536_000),
+        new("dynamicClientRegistration.clientMetadata.require_auth_time", SettingKind.Boolean, "false", "Ask the provider to always put `auth_time` into ID tokens."),
 
         // Sessions and cookies
         new("sessionEncryptionKey", SettingKind.List, null, "Session key(s), each at least 32 characters. Several (comma-separated): the first encrypts, all decrypt.", Secret: true),

@@ -33,7 +33,7 @@ internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdenti
 /// ID-token and bearer access-token validation with <see cref="JsonWebTokenHandler"/> against the provider's JWKS:
 /// asymmetric algorithms only, issuer, audience, lifetime with a bounded skew.
 /// </summary>
-internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptions options, TimeProvider time)
+internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptions options, TimeProvider time, ClientCredentials credentials)
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
@@ -53,7 +53,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     public async Task<TokenCheck> ValidateIdTokenAsync(string idToken, string expectedNonce, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
+        var clientId = (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
+        var check = await ValidateAsync(idToken, [clientId], cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -68,7 +69,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         var audiences = token.Audiences.ToList();
         var azp = token.TryGetPayloadValue<string>("azp", out var a) ? a : null;
-        if ((audiences.Count > 1 || azp is not null) && azp != options.ClientId)
+        if ((audiences.Count > 1 || azp is not null) && azp != clientId)
         {
             return TokenCheck.Invalid("azp is not this client");
         }
@@ -82,7 +83,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     /// </summary>
     public async Task<TokenCheck> ValidateRefreshedIdTokenAsync(string idToken, string expectedSubject, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
+        var clientId = (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
+        var check = await ValidateAsync(idToken, [clientId], cancellationToken).ConfigureAwait(false);
         if (check.IsValid && check.Identity!.Subject != expectedSubject)
         {
             return check with { Error = "the refreshed ID token is about another subject" };
@@ -90,6 +92,10 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         return check;
     }
+
+    /// <summary>The <c>aud</c> bearer access tokens must carry: <c>audience</c>, or the client's id (the registered one with dynamic registration).</summary>
+    public async ValueTask<string> AccessTokenAudienceAsync(CancellationToken cancellationToken) =>
+        options.Audience.Length > 0 ? options.Audience : (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
 
     public async Task<TokenCheck> ValidateAccessTokenAsync(string accessToken, CancellationToken cancellationToken)
     {
@@ -109,7 +115,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     private async Task<TokenCheck> ValidateAccessTokenUncachedAsync(string accessToken, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(accessToken, [options.AccessTokenAudience], cancellationToken).ConfigureAwait(false);
+        var check = await ValidateAsync(accessToken, [await AccessTokenAudienceAsync(cancellationToken).ConfigureAwait(false)], cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -137,7 +143,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     {
         // No `exp` is accepted here only: the earlier drafts of the spec (and providers built on them, e.g. Glewlwyd) send
         // none, and the iat window below plus the single-use jti already bound the token's life.
-        var check = await ValidateAsync(logoutToken, [options.ClientId], cancellationToken, requireSubject: false, requireExpiry: false)
+        var clientId = (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
+        var check = await ValidateAsync(logoutToken, [clientId], cancellationToken, requireSubject: false, requireExpiry: false)
             .ConfigureAwait(false);
         if (!check.IsValid)
         {

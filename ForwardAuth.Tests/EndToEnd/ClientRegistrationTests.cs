@@ -87,13 +87,8 @@ public class ClientRegistrationTests : ProxiedStack
         await using var replica = await ForwardAuthInstance.StartProcessAsync(settings);
         await WaitForLogAsync(replica, Refused);
 
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, replica.BaseUrl + "/auth");
-        request.Headers.Add("X-Forwarded-Proto", "http");
-        request.Headers.Add("X-Forwarded-Host", "app.example.test");
-        request.Headers.Add("X-Forwarded-Uri", "/");
-        request.Headers.Add("Accept", "text/html");
-        using var response = await http.SendAsync(request);
+        using var browser = new ForwardAuthClient();
+        using var response = await browser.AuthAsync(replica, "GET", "/", ForwardAuthClient.Navigation);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadGateway));
         var refusal = replica.Output.First(l => l.Contains(Refused, StringComparison.Ordinal));

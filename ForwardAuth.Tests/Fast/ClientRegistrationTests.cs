@@ -23,7 +23,7 @@ public class ClientRegistrationTests
         settings.Remove("CLIENT_SECRET");
         settings["DYNAMIC_CLIENT_REGISTRATION_ENABLED"] = "true";
         settings["DYNAMIC_CLIENT_REGISTRATION_INITIAL_ACCESS_TOKEN"] = Token;
-        settings["CALLBACK_URL"] = FastStack.Origin + "/oauth2/callback";
+        settings["DYNAMIC_CLIENT_REGISTRATION_CLIENT_METADATA_REDIRECT_URIS"] = FastStack.Origin + "/oauth2/callback";
         settings["DYNAMIC_CLIENT_REGISTRATION_CLIENT_METADATA_CONTACTS"] = "ops@example.com";
         foreach (var (key, value) in extra)
         {
@@ -46,7 +46,7 @@ public class ClientRegistrationTests
         Assert.Multiple(() =>
         {
             Assert.That(token, Is.EqualTo(Token), "the initial access token is the registration's bearer token");
-            Assert.That(document.GetProperty("redirect_uris")[0].GetString(), Is.EqualTo(FastStack.Origin + "/oauth2/callback"), "callbackURL is the default redirect URI");
+            Assert.That(document.GetProperty("redirect_uris")[0].GetString(), Is.EqualTo(FastStack.Origin + "/oauth2/callback"), "the configured redirect URI");
             Assert.That(document.GetProperty("client_name").GetString(), Is.EqualTo("ForwardAuth"));
             Assert.That(document.GetProperty("grant_types").EnumerateArray().Select(e => e.GetString()), Is.EqualTo(new[] { "authorization_code", "refresh_token" }));
             Assert.That(document.GetProperty("token_endpoint_auth_method").GetString(), Is.EqualTo("client_secret_basic"));

@@ -114,7 +114,7 @@ internal sealed class ClientRegistrar(
         {
             // The provider's error code and description (never a credential); HTTP status when it gave none.
             var why = response.IsError
-                ? $"{(int)response.HttpStatusCode} {response.Error}{(string.IsNullOrEmpty(response.ErrorDescription) ? "" : ": " + response.ErrorDescription)}"
+                ? $"{(int)response.HttpStatusCode} {response.TryGet("error") ?? response.Error}{(string.IsNullOrEmpty(response.ErrorDescription) ? "" : ": " + response.ErrorDescription)}"
                 : "the answer has no client_id or client_secret (ForwardAuth authenticates with a client secret)";
             Log.ClientRegistrationFailed(logger, endpoint, why);
             throw new HttpRequestException("the provider refused the client registration");

@@ -114,6 +114,8 @@ internal static class HostingExtensions
             ? ClientCredentials.Registered(sp.GetRequiredService<ClientRegistrar>())
             : ClientCredentials.Configured(options));
         services.AddSingleton<TokenValidator>();
+        services.AddSingleton<TokenIntrospection>();
+        services.AddSingleton<BearerTokens>();
         services.AddSingleton<RequestedScopes>();
         services.AddSingleton<OidcProtocol>();
         services.AddSingleton<UserinfoClaims>();

@@ -55,6 +55,8 @@ internal static class ConfigurationLoader
             EnablePkce = r.Boolean("enablePKCE"),
             Audience = r.Text("audience"),
             StrictAudienceValidation = r.Boolean("strictAudienceValidation"),
+            AllowOpaqueTokens = r.Boolean("allowOpaqueTokens") || r.Boolean("requireTokenIntrospection"),
+            RequireTokenIntrospection = r.Boolean("requireTokenIntrospection"),
             CaCertPath = ExistingFile(r, "caCertPath"),
             CaCertPem = ProviderSettings.CaCertPem(r),
             InsecureSkipVerify = r.Boolean("insecureSkipVerify"),

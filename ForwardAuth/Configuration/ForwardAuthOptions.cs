@@ -75,6 +75,12 @@ internal sealed record ForwardAuthOptions
     /// <summary>The plugin's <c>strictAudienceValidation</c>: a login whose JWT access token is for another audience is refused.</summary>
     public bool StrictAudienceValidation { get; init; }
 
+    /// <summary><c>allowOpaqueTokens</c>: bearer tokens that are not JWTs are introspected (RFC 7662).</summary>
+    public bool AllowOpaqueTokens { get; init; }
+
+    /// <summary><c>requireTokenIntrospection</c>: JWT bearer tokens are introspected too.</summary>
+    public bool RequireTokenIntrospection { get; init; }
+
     /// <summary>Inline PEM CA certificates for the provider's TLS (<c>caCertPEM</c>), added to <c>caCertPath</c>'s.</summary>
     public string CaCertPem { get; init; } = "";
 

@@ -22,6 +22,8 @@ internal static class SettingsCatalogue
         new("enablePKCE", SettingKind.Boolean, "true", "Accepted for compatibility: PKCE (S256) is always used; `false` is logged once at start and ignored."),
         new("audience", SettingKind.Text, "", "Required `aud` of bearer access tokens (default: `clientID`)."),
         new("strictAudienceValidation", SettingKind.Boolean, "false", "Refuse a login whose access token is a JWT for another audience than `audience` (default `clientID`), the plugin's meaning; bearer tokens are always held to `audience`."),
+        new("allowOpaqueTokens", SettingKind.Boolean, "false", "Accept bearer tokens that are not JWTs by asking the provider's `introspection_endpoint` (RFC 7662; the client authenticates as at the token endpoint). Active answers are cached by a hash of the token for at most `tokenMetadataTTL` and never past their `exp`, inactive ones for 5 s; the provider unreachable answers 503, never 200."),
+        new("requireTokenIntrospection", SettingKind.Boolean, "false", "Introspect JWT bearer tokens too: a token that validates locally must also be active at the provider (revocation noticed within `tokenMetadataTTL`). Implies `allowOpaqueTokens`."),
         new("caCertPath", SettingKind.Text, "", "PEM file with extra CA certificates trusted for the provider's TLS."),
         new("caCertPEM", SettingKind.Text, "", "The same as `caCertPath`, the PEM text itself (both may be set: their certificates are combined)."),
         new("insecureSkipVerify", SettingKind.Boolean, "false", "Development only: accept any TLS certificate from the provider (discovery, JWKS, token, userinfo, revocation). Logged as a Warning at start."),

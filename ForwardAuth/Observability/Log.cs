@@ -120,6 +120,9 @@ internal static partial class Log
     [LoggerMessage(222, LogLevel.Error, "Client registration at {Endpoint} failed: {Reason}. Logins answer 502 until it succeeds (retried at the next login)")]
     public static partial void ClientRegistrationFailed(ILogger logger, string endpoint, string reason);
 
+    [LoggerMessage(223, LogLevel.Error, "Token introspection at {Endpoint} failed: {Reason}. Bearer tokens that need it are answered 503 until it works")]
+    public static partial void IntrospectionFailed(ILogger logger, string endpoint, string reason);
+
     [LoggerMessage(415, LogLevel.Warning, "dynamicClientRegistration.enabled is true but clientID is set: the configured client is used and nothing is registered (the plugin's rule); remove clientID and clientSecret to register")]
     public static partial void ClientRegistrationSkipped(ILogger logger);
 

@@ -8,27 +8,6 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace ForwardAuth.Oidc;
 
-/// <summary>The outcome of checking a token: a value, never an exception.</summary>
-internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdentity? Identity)
-{
-    public bool IsValid => Error is null;
-
-    /// <summary>Refused for its lifetime only (expired, not yet valid, issued in the future): a real token, merely stale.</summary>
-    public bool Expired { get; private init; }
-
-    /// <summary>Not judged: the provider's metadata could not be loaded. Nothing the client did.</summary>
-    public bool Unverifiable { get; private init; }
-
-    /// <summary>Refused for what the token is (signature, issuer, audience, format, kind): what regulation counts.</summary>
-    public bool IsForgedOrMalformed => Error is not null && !Expired && !Unverifiable;
-
-    public static TokenCheck Invalid(string error) => new(error, null, null);
-
-    public static TokenCheck Stale(string error) => new(error, null, null) { Expired = true };
-
-    public static TokenCheck NotVerifiable(string error) => new(error, null, null) { Unverifiable = true };
-}
-
 /// <summary>
 /// ID-token and bearer access-token validation with <see cref="JsonWebTokenHandler"/> against the provider's JWKS:
 /// asymmetric algorithms only, issuer, audience, lifetime with a bounded skew.
@@ -241,6 +220,9 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         var identity = UserIdentity.FromClaims(payload.RootElement, options);
         return identity is null && requireSubject ? TokenCheck.Invalid("token has no subject") : new TokenCheck(null, token, identity);
     }
+
+    /// <summary>Whether the text has a JWT's shape (compact JWS: three dot-separated parts), whatever its content.</summary>
+    public static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;
 
     private JsonWebToken? Read(string jwt)
     {

@@ -66,6 +66,15 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>A scripted registration answer instead of a new client.</summary>
     public (HttpStatusCode Status, string Body)? RegistrationAnswer { get; set; }
 
+    /// <summary>Introspection answers (RFC 7662) by token; a token not listed is inactive.</summary>
+    public ConcurrentDictionary<string, Dictionary<string, object?>> Introspection { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Introspection requests: the form and the client's Authorization header, in order.</summary>
+    public ConcurrentQueue<(IReadOnlyDictionary<string, string> Form, string? Authorization)> IntrospectionRequests { get; } = new();
+
+    /// <summary>The introspection endpoint cannot be reached.</summary>
+    public bool IntrospectionDown { get; set; }
+
     /// <summary>Lifetime of a registered client's secret (<c>client_secret_expires_at</c>); null: never expires (0).</summary>
     public TimeSpan? RegisteredSecretLifetime { get; set; }
 
@@ -183,6 +192,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ("POST", "/custom/revoke") => Revoke(form, RevokedAtOverride),
             ("GET", "/userinfo") => UserInfoAnswer(request),
             ("POST", "/register") => await RegisterAsync(request, cancellationToken),
+            ("POST", "/introspect") => Introspect(form, request),
             _ => new HttpResponseMessage(HttpStatusCode.NotFound),
         };
     }
@@ -200,6 +210,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ["userinfo_endpoint"] = Issuer + "/userinfo",
             ["end_session_endpoint"] = EndSessionEndpoint,
             ["registration_endpoint"] = Issuer + "/register",
+            ["introspection_endpoint"] = Issuer + "/introspect",
             ["response_types_supported"] = new[] { "code" },
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
@@ -272,6 +283,34 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ["client_secret_expires_at"] = RegisteredSecretLifetime is { } lifetime ? Now + (long)lifetime.TotalSeconds : 0,
             ["redirect_uris"] = document.RootElement.GetProperty("redirect_uris").Clone(),
         });
+    }
+
+    private HttpResponseMessage Introspect(Dictionary<string, string> form, HttpRequestMessage request)
+    {
+        IntrospectionRequests.Enqueue((form, request.Headers.Authorization?.ToString()));
+        if (IntrospectionDown)
+        {
+            throw new HttpRequestException("connection refused (fake provider)");
+        }
+
+        return Introspection.TryGetValue(form.GetValueOrDefault("token") ?? "", out var answer)
+            ? Json(HttpStatusCode.OK, answer)
+            : Json(HttpStatusCode.OK, new Dictionary<string, object> { ["active"] = false });
+    }
+
+    /// <summary>An active introspection answer for <paramref name="sub"/>, as a provider sends it; <paramref name="edit"/> changes it.</summary>
+    public string OpaqueToken(string sub, TimeSpan lifetime, Action<Dictionary<string, object?>>? edit = null)
+    {
+        var token = "opaque-" + Guid.NewGuid().ToString("N");
+        var answer = new Dictionary<string, object?>
+        {
+            ["active"] = true, ["iss"] = Issuer, ["aud"] = Audience, ["client_id"] = Audience, ["sub"] = sub,
+            ["exp"] = Now + (long)lifetime.TotalSeconds, ["iat"] = Now, ["token_type"] = "access_token", ["scope"] = "openid email",
+            ["email"] = sub + "@example.com", ["groups"] = new[] { "staff" },
+        };
+        edit?.Invoke(answer);
+        Introspection[token] = answer;
+        return token;
     }
 
     private HttpResponseMessage UserInfoAnswer(HttpRequestMessage request)

@@ -74,6 +74,11 @@ internal static class HostingExtensions
             Log.ProviderTlsNotVerified(startupLogger);
         }
 
+        if (options.ClientRegistration.Enabled && !options.RegistersClient)
+        {
+            Log.ClientRegistrationSkipped(startupLogger);
+        }
+
         if (!options.EnablePkce)
         {
             Log.PkceAlwaysOn(startupLogger);
@@ -103,7 +108,14 @@ internal static class HostingExtensions
         services.AddSingleton(_ => new ForwardAuthMetrics(Prometheus.Metrics.NewCustomRegistry()));
         services.AddProviderHttpClient(options);
         services.AddSingleton<ProviderMetadata>();
+        services.AddSingleton<ClientRegistrar>();
+        services.AddSingleton<IClientRegistrationStore, ClientRegistrations>();
+        services.AddSingleton(sp => options.RegistersClient
+            ? ClientCredentials.Registered(sp.GetRequiredService<ClientRegistrar>())
+            : ClientCredentials.Configured(options));
         services.AddSingleton<TokenValidator>();
+        services.AddSingleton<TokenIntrospection>();
+        services.AddSingleton<BearerTokens>();
         services.AddSingleton<RequestedScopes>();
         services.AddSingleton<OidcProtocol>();
         services.AddSingleton<UserinfoClaims>();

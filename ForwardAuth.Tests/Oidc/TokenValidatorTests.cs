@@ -43,7 +43,7 @@ public class TokenValidatorTests
             ["SESSION_ENCRYPTION_KEY"] = "0123456789abcdef0123456789abcdef",
         };
         var options = ConfigurationLoader.Load([], n => env.GetValueOrDefault(n));
-        _validator = new TokenValidator(new ProviderMetadata(options, new StaticProvider()), options, _clock);
+        _validator = new TokenValidator(new ProviderMetadata(options, new StaticProvider()), options, _clock, ClientCredentials.Configured(options));
     }
 
     public static IEnumerable<TestCaseData> AccessTokenRefusals()

@@ -56,6 +56,9 @@ internal sealed class OidcProvider : IAsyncDisposable
         public bool ThinIdTokens { get; init; }
         /// <summary><c>CLAIM_PROFILE</c>: the groups shaped as a real provider sends them (zitadel, auth0, cognito, entra-overage).</summary>
         public string? ClaimProfile { get; init; }
+
+        /// <summary>Enables dynamic client registration (RFC 7591) behind this initial access token.</summary>
+        public string? RegistrationToken { get; init; }
     }
 
     public static async Task<OidcProvider> StartAsync(Settings settings)
@@ -94,6 +97,7 @@ internal sealed class OidcProvider : IAsyncDisposable
             Add(env, "BACKCHANNEL_LOGOUT_URI", settings.BackchannelLogoutUri);
             Add(env, "TOKEN_AUTH_METHOD", settings.TokenAuthMethod);
             Add(env, "CLAIM_PROFILE", settings.ClaimProfile);
+            Add(env, "REGISTRATION_TOKEN", settings.RegistrationToken);
 
             var process = ExternalProcess.Start(TestPaths.RequireExecutable("node"), [Path.Combine(TestPaths.ProviderDirectory, "provider.mjs")], env, TestPaths.ProviderDirectory);
             try

@@ -26,16 +26,11 @@ public abstract class ProxiedStack
         using var caddyPort = PortReservation.Take();
         var site = $"http://127.0.0.1:{caddyPort.Port.ToString(CultureInfo.InvariantCulture)}";
         Redis = await RedisServer.StartAsync();
-        Provider = await OidcProvider.StartAsync(new OidcProvider.Settings
-        {
-            AutoLogin = "hint",
-            AccessTokenResource = ReplicaPair.ApiAudience,
-            RedirectUris = [site + "/oauth2/callback"],
-            PostLogoutRedirectUris = [site + "/"],
-        });
+        Provider = await OidcProvider.StartAsync(ProviderSettings(site));
         var settings = ForwardAuthSettings.For(Provider, Redis);
         settings["AUDIENCE"] = ReplicaPair.ApiAudience;
         settings["EXCLUDED_URLS"] = "/public";
+        ConfigureReplicas(settings, site);
         var starting = new[] { ForwardAuthInstance.StartProcessAsync(settings), ForwardAuthInstance.StartProcessAsync(settings) };
         A = await starting[0];
         B = await starting[1];
@@ -63,6 +58,20 @@ public abstract class ProxiedStack
                     }
                     reverse_proxy 127.0.0.1:{{Backend.Port.ToString(CultureInfo.InvariantCulture)}}
             """);
+    }
+
+    /// <summary>The provider of the stack; <paramref name="site"/> is Caddy's address.</summary>
+    private protected virtual OidcProvider.Settings ProviderSettings(string site) => new()
+    {
+        AutoLogin = "hint",
+        AccessTokenResource = ReplicaPair.ApiAudience,
+        RedirectUris = [site + "/oauth2/callback"],
+        PostLogoutRedirectUris = [site + "/"],
+    };
+
+    /// <summary>A fixture's own settings of both replicas, on top of the stack's.</summary>
+    private protected virtual void ConfigureReplicas(Dictionary<string, string> settings, string site)
+    {
     }
 
     [OneTimeTearDown]

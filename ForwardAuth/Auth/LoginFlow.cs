@@ -176,7 +176,7 @@ internal sealed class LoginFlow(
         if (options.StrictAudienceValidation && response.AccessToken is { } accessToken
             && (await tokens.ValidateAccessTokenAsync(accessToken, cancellationToken).ConfigureAwait(false)).Error == TokenErrors.WrongAudience)
         {
-            return Fail(403, "access_token_audience", "the access token is for another audience than " + options.AccessTokenAudience + " (strictAudienceValidation)", bindingCookieName);
+            return Fail(403, "access_token_audience", "the access token is for another audience than " + await tokens.AccessTokenAudienceAsync(cancellationToken).ConfigureAwait(false) + " (strictAudienceValidation)", bindingCookieName);
         }
 
         LogScopesNotGranted(response.Scope, loginId);

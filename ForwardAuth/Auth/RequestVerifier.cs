@@ -12,7 +12,7 @@ namespace ForwardAuth.Auth;
 /// URL. Every answer is a complete <see cref="AuthOutcome"/>; no HttpContext here.
 /// </summary>
 internal sealed class RequestVerifier(
-    TokenValidator tokens,
+    BearerTokens tokens,
     SessionStore sessions,
     SessionRefresher refresher,
     LoginFlow login,
@@ -80,7 +80,17 @@ internal sealed class RequestVerifier(
 
     private async Task<AuthOutcome> VerifyBearerAsync(AuthRequest request, string bearer, PolicyRules route, CancellationToken cancellationToken)
     {
-        var check = await tokens.ValidateAccessTokenAsync(bearer, cancellationToken).ConfigureAwait(false);
+        var check = await tokens.CheckAsync(bearer, cancellationToken).ConfigureAwait(false);
+        if (check.ProviderUnreachable)
+        {
+            // Introspection could not answer: not judged, so neither allowed nor refused (503, Retry-After).
+            Log.BearerRejected(logger, check.Error!);
+            return new AuthOutcome.TryAgainLater("the token could not be checked at the provider: " + check.Error)
+            {
+                Note = Note("bearer token not judged: " + check.Error, "bearer token", route),
+            };
+        }
+
         if (!check.IsValid)
         {
             if (check.IsForgedOrMalformed)

@@ -44,8 +44,8 @@ internal static class ConfigurationLoader
         var options = new ForwardAuthOptions
         {
             ProviderUrl = ProviderSettings.ProviderUrl(r),
-            ClientId = Required(r, "clientID"),
-            ClientSecret = Required(r, "clientSecret"),
+            ClientId = ClientCredential(r, "clientID"),
+            ClientSecret = ClientCredential(r, "clientSecret"),
             TokenEndpointAuth = r.Choice("tokenEndpointAuthMethod",
                 ("client_secret_basic", TokenEndpointAuth.ClientSecretBasic),
                 ("client_secret_post", TokenEndpointAuth.ClientSecretPost)),
@@ -55,6 +55,8 @@ internal static class ConfigurationLoader
             EnablePkce = r.Boolean("enablePKCE"),
             Audience = r.Text("audience"),
             StrictAudienceValidation = r.Boolean("strictAudienceValidation"),
+            AllowOpaqueTokens = r.Boolean("allowOpaqueTokens") || r.Boolean("requireTokenIntrospection"),
+            RequireTokenIntrospection = r.Boolean("requireTokenIntrospection"),
             CaCertPath = ExistingFile(r, "caCertPath"),
             CaCertPem = ProviderSettings.CaCertPem(r),
             InsecureSkipVerify = r.Boolean("insecureSkipVerify"),
@@ -104,6 +106,15 @@ internal static class ConfigurationLoader
             PluginRateLimit = r.IsSet("rateLimit") ? r.Integer("rateLimit") : null,
         };
 
+        options = options with
+        {
+            ClientRegistration = ClientRegistrationSettings.Read(r, options.CallbackUrl, options.PostLogoutRedirectUri, r.Text("tokenEndpointAuthMethod")),
+        };
+        if (options.RegistersClient && options.ClientRegistration.Metadata.TokenEndpointAuthMethod == "client_secret_post")
+        {
+            options = options with { TokenEndpointAuth = TokenEndpointAuth.ClientSecretPost }; // authenticate as registered
+        }
+
         // The templates are compiled once, here; a header they name must not be written by another option too.
         options = options with
         {
@@ -117,6 +128,10 @@ internal static class ConfigurationLoader
 
         return options;
     }
+
+    // Required unless the client registers itself (dynamicClientRegistration.enabled with an empty clientID).
+    private static string ClientCredential(SettingReader r, string path) =>
+        r.Boolean("dynamicClientRegistration.enabled") && r.Text("clientID").Length == 0 ? r.Text(path) : Required(r, path);
 
     private static string Required(SettingReader r, string path)
     {

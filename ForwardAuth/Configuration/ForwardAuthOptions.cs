@@ -10,6 +10,12 @@ internal sealed record ForwardAuthOptions
     public required string ClientId { get; init; }
     public required string ClientSecret { get; init; }
     public required TokenEndpointAuth TokenEndpointAuth { get; init; }
+
+    /// <summary><c>dynamicClientRegistration</c>: in use when enabled and <see cref="ClientId"/> is empty.</summary>
+    public ClientRegistrationOptions ClientRegistration { get; init; } = ClientRegistrationOptions.Disabled;
+
+    /// <summary>The client registers itself at the provider (RFC 7591) instead of using clientID/clientSecret.</summary>
+    public bool RegistersClient => ClientRegistration.Enabled && ClientId.Length == 0;
     public required IReadOnlyList<string> Scopes { get; init; }
 
     /// <summary><c>authorizeParams</c>: extra authorization request parameters (never a protocol parameter).</summary>
@@ -69,8 +75,11 @@ internal sealed record ForwardAuthOptions
     /// <summary>The plugin's <c>strictAudienceValidation</c>: a login whose JWT access token is for another audience is refused.</summary>
     public bool StrictAudienceValidation { get; init; }
 
-    /// <summary>The <c>aud</c> access tokens must carry: <c>audience</c>, else <c>clientID</c>.</summary>
-    public string AccessTokenAudience => Audience.Length > 0 ? Audience : ClientId;
+    /// <summary><c>allowOpaqueTokens</c>: bearer tokens that are not JWTs are introspected (RFC 7662).</summary>
+    public bool AllowOpaqueTokens { get; init; }
+
+    /// <summary><c>requireTokenIntrospection</c>: JWT bearer tokens are introspected too.</summary>
+    public bool RequireTokenIntrospection { get; init; }
 
     /// <summary>Inline PEM CA certificates for the provider's TLS (<c>caCertPEM</c>), added to <c>caCertPath</c>'s.</summary>
     public string CaCertPem { get; init; } = "";

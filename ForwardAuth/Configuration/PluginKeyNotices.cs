@@ -14,10 +14,11 @@ internal static class PluginKeyNotices
     private static readonly Dictionary<string, string> Instead = new(StringComparer.OrdinalIgnoreCase)
     {
         ["securityHeaders"] = "a forwardAuth service never sees the app's response, so it cannot add response headers: use a Traefik `headers` middleware on the same routers (examples/traefik/dynamic.yml, middleware security-headers)",
-        ["allowOpaqueTokens"] = "bearer tokens must be JWTs signed by the provider (ForwardAuth has no token introspection); opaque access tokens are refused with 401. Browser sessions are not affected",
-        ["requireTokenIntrospection"] = "ForwardAuth has no token introspection: bearer tokens must be JWTs signed by the provider, checked against its JWKS",
         ["enableBackchannelLogout"] = "back-channel logout is always on at backchannelLogoutURL (default /oauth2/backchannel-logout); the key is not needed",
-        ["dynamicClientRegistration"] = "dynamic client registration is not implemented: register the client at the provider once and set clientID and clientSecret",
+        ["dynamicClientRegistration.persistCredentials"] = "the registration is always kept: in the shared store (Redis when enabled, else this process's memory), sealed with sessionEncryptionKey, until its secret expires",
+        ["dynamicClientRegistration.storageBackend"] = "the registration is always kept in the shared store (Redis when redis.enabled), so every replica uses one client; there is no file backend",
+        ["dynamicClientRegistration.credentialsFile"] = "no credentials file: the registration is kept in the shared store, sealed with sessionEncryptionKey (a secret on disk would be one more thing to protect)",
+        ["dynamicClientRegistration.redisKeyPrefix"] = "the registration's key is <redis.keyPrefix>:registration:<hash>; set redis.keyPrefix for the whole store",
         ["redis.connectTimeout"] = "use redis.dialTimeout (seconds)",
         ["redis.enableTLS"] = "use redis.tls.enabled",
         ["redis.tlsSkipVerify"] = "use redis.tls.insecureSkipVerify",

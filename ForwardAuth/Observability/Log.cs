@@ -111,6 +111,21 @@ internal static partial class Log
     [LoggerMessage(215, LogLevel.Warning, "Login {LoginId}: the provider left the groups out of the ID token because the user has too many (Entra ID group overage: _claim_names.groups or hasgroups); ForwardAuth does not fetch them from Microsoft Graph, so this session has no groups from {GroupClaim} and group rules will deny. At the provider: emit only the groups assigned to the application (app registration, Token configuration, groups claim: \"Groups assigned to the application\"), or use app roles (roleClaimName: roles)")]
     public static partial void GroupOverageDetected(ILogger logger, string loginId, string groupClaim);
 
+    [LoggerMessage(220, LogLevel.Information, "Client registered at the provider (client_id {ClientId}, registration endpoint {Endpoint}, secret expires {SecretExpires}); kept in the shared store for every replica")]
+    public static partial void ClientRegistered(ILogger logger, string clientId, string endpoint, string secretExpires);
+
+    [LoggerMessage(221, LogLevel.Information, "Client registration found in the shared store (client_id {ClientId})")]
+    public static partial void ClientRegistrationLoaded(ILogger logger, string clientId);
+
+    [LoggerMessage(222, LogLevel.Error, "Client registration at {Endpoint} failed: {Reason}. Logins answer 502 until it succeeds (retried at the next login)")]
+    public static partial void ClientRegistrationFailed(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(223, LogLevel.Error, "Token introspection at {Endpoint} failed: {Reason}. Bearer tokens that need it are answered 503 until it works")]
+    public static partial void IntrospectionFailed(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(415, LogLevel.Warning, "dynamicClientRegistration.enabled is true but clientID is set: the configured client is used and nothing is registered (the plugin's rule); remove clientID and clientSecret to register")]
+    public static partial void ClientRegistrationSkipped(ILogger logger);
+
     [LoggerMessage(216, LogLevel.Warning, "scopes: the provider's discovery does not list {Dropped} in scopes_supported ({Supported}); not requested (remove them from scopes, or check the provider)")]
     public static partial void ScopesNotSupported(ILogger logger, string dropped, string supported);
 

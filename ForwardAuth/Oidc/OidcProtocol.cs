@@ -21,7 +21,7 @@ internal sealed record Pkce(string Verifier, string Challenge)
 /// The OAuth/OIDC protocol messages, built and sent with Duende.IdentityModel: authorize URL, code exchange,
 /// userinfo, refresh-token revocation and the end-session URL.
 /// </summary>
-internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options, RequestedScopes scopes)
+internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options, RequestedScopes scopes, ClientCredentials credentials)
 {
     private ClientCredentialStyle CredentialStyle => options.TokenEndpointAuth == TokenEndpointAuth.ClientSecretPost
         ? ClientCredentialStyle.PostBody
@@ -30,8 +30,9 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
     public async Task<string> AuthorizeUrlAsync(string state, string nonce, Pkce pkce, string redirectUri, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
         return new RequestUrl(configuration.AuthorizationEndpoint).CreateAuthorizeUrl(
-            clientId: options.ClientId,
+            clientId: client.ClientId,
             responseType: "code",
             scope: string.Join(' ', scopes.For(configuration)),
             redirectUri: redirectUri,
@@ -45,11 +46,12 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
     public async Task<TokenResponse> ExchangeCodeAsync(string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
         using var request = new AuthorizationCodeTokenRequest
         {
             Address = configuration.TokenEndpoint,
-            ClientId = options.ClientId,
-            ClientSecret = options.ClientSecret,
+            ClientId = client.ClientId,
+            ClientSecret = client.ClientSecret,
             ClientCredentialStyle = CredentialStyle,
             Code = code,
             RedirectUri = redirectUri,
@@ -61,11 +63,12 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
     public async Task<TokenResponse> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
+        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
         using var request = new RefreshTokenRequest
         {
             Address = configuration.TokenEndpoint,
-            ClientId = options.ClientId,
-            ClientSecret = options.ClientSecret,
+            ClientId = client.ClientId,
+            ClientSecret = client.ClientSecret,
             ClientCredentialStyle = CredentialStyle,
             RefreshToken = refreshToken,
         };
@@ -98,11 +101,12 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
             return null;
         }
 
+        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
         using var request = new TokenRevocationRequest
         {
             Address = endpoint,
-            ClientId = options.ClientId,
-            ClientSecret = options.ClientSecret,
+            ClientId = client.ClientId,
+            ClientSecret = client.ClientSecret,
             ClientCredentialStyle = CredentialStyle,
             Token = refreshToken,
             TokenTypeHint = "refresh_token",

@@ -8,32 +8,11 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace ForwardAuth.Oidc;
 
-/// <summary>The outcome of checking a token: a value, never an exception.</summary>
-internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdentity? Identity)
-{
-    public bool IsValid => Error is null;
-
-    /// <summary>Refused for its lifetime only (expired, not yet valid, issued in the future): a real token, merely stale.</summary>
-    public bool Expired { get; private init; }
-
-    /// <summary>Not judged: the provider's metadata could not be loaded. Nothing the client did.</summary>
-    public bool Unverifiable { get; private init; }
-
-    /// <summary>Refused for what the token is (signature, issuer, audience, format, kind): what regulation counts.</summary>
-    public bool IsForgedOrMalformed => Error is not null && !Expired && !Unverifiable;
-
-    public static TokenCheck Invalid(string error) => new(error, null, null);
-
-    public static TokenCheck Stale(string error) => new(error, null, null) { Expired = true };
-
-    public static TokenCheck NotVerifiable(string error) => new(error, null, null) { Unverifiable = true };
-}
-
 /// <summary>
 /// ID-token and bearer access-token validation with <see cref="JsonWebTokenHandler"/> against the provider's JWKS:
 /// asymmetric algorithms only, issuer, audience, lifetime with a bounded skew.
 /// </summary>
-internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptions options, TimeProvider time)
+internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptions options, TimeProvider time, ClientCredentials credentials)
 {
     public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(60);
 
@@ -53,7 +32,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     public async Task<TokenCheck> ValidateIdTokenAsync(string idToken, string expectedNonce, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
+        var clientId = (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
+        var check = await ValidateAsync(idToken, [clientId], cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -68,7 +48,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         var audiences = token.Audiences.ToList();
         var azp = token.TryGetPayloadValue<string>("azp", out var a) ? a : null;
-        if ((audiences.Count > 1 || azp is not null) && azp != options.ClientId)
+        if ((audiences.Count > 1 || azp is not null) && azp != clientId)
         {
             return TokenCheck.Invalid("azp is not this client");
         }
@@ -82,7 +62,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     /// </summary>
     public async Task<TokenCheck> ValidateRefreshedIdTokenAsync(string idToken, string expectedSubject, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(idToken, [options.ClientId], cancellationToken).ConfigureAwait(false);
+        var clientId = (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
+        var check = await ValidateAsync(idToken, [clientId], cancellationToken).ConfigureAwait(false);
         if (check.IsValid && check.Identity!.Subject != expectedSubject)
         {
             return check with { Error = "the refreshed ID token is about another subject" };
@@ -90,6 +71,10 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
         return check;
     }
+
+    /// <summary>The <c>aud</c> bearer access tokens must carry: <c>audience</c>, or the client's id (the registered one with dynamic registration).</summary>
+    public async ValueTask<string> AccessTokenAudienceAsync(CancellationToken cancellationToken) =>
+        options.Audience.Length > 0 ? options.Audience : (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
 
     public async Task<TokenCheck> ValidateAccessTokenAsync(string accessToken, CancellationToken cancellationToken)
     {
@@ -109,7 +94,7 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
 
     private async Task<TokenCheck> ValidateAccessTokenUncachedAsync(string accessToken, CancellationToken cancellationToken)
     {
-        var check = await ValidateAsync(accessToken, [options.AccessTokenAudience], cancellationToken).ConfigureAwait(false);
+        var check = await ValidateAsync(accessToken, [await AccessTokenAudienceAsync(cancellationToken).ConfigureAwait(false)], cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             return check;
@@ -137,7 +122,8 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
     {
         // No `exp` is accepted here only: the earlier drafts of the spec (and providers built on them, e.g. Glewlwyd) send
         // none, and the iat window below plus the single-use jti already bound the token's life.
-        var check = await ValidateAsync(logoutToken, [options.ClientId], cancellationToken, requireSubject: false, requireExpiry: false)
+        var clientId = (await credentials.GetAsync(cancellationToken).ConfigureAwait(false)).ClientId;
+        var check = await ValidateAsync(logoutToken, [clientId], cancellationToken, requireSubject: false, requireExpiry: false)
             .ConfigureAwait(false);
         if (!check.IsValid)
         {
@@ -234,6 +220,9 @@ internal sealed class TokenValidator(ProviderMetadata metadata, ForwardAuthOptio
         var identity = UserIdentity.FromClaims(payload.RootElement, options);
         return identity is null && requireSubject ? TokenCheck.Invalid("token has no subject") : new TokenCheck(null, token, identity);
     }
+
+    /// <summary>Whether the text has a JWT's shape (compact JWS: three dot-separated parts), whatever its content.</summary>
+    public static bool LooksLikeJwt(string token) => token.Count(c => c == '.') == 2;
 
     private JsonWebToken? Read(string jwt)
     {

@@ -57,6 +57,27 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
 
     public int DiscoveryRequests => _discoveryRequests;
 
+    /// <summary>The client the provider issues tokens to: <see cref="ClientId"/>, or the last one registered.</summary>
+    public string Audience { get; set; } = ClientId;
+
+    /// <summary>Dynamic client registration requests (RFC 7591): the bearer token and the JSON document, in order.</summary>
+    public ConcurrentQueue<(string? Token, JsonElement Document)> Registrations { get; } = new();
+
+    /// <summary>A scripted registration answer instead of a new client.</summary>
+    public (HttpStatusCode Status, string Body)? RegistrationAnswer { get; set; }
+
+    /// <summary>Introspection answers (RFC 7662) by token; a token not listed is inactive.</summary>
+    public ConcurrentDictionary<string, Dictionary<string, object?>> Introspection { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Introspection requests: the form and the client's Authorization header, in order.</summary>
+    public ConcurrentQueue<(IReadOnlyDictionary<string, string> Form, string? Authorization)> IntrospectionRequests { get; } = new();
+
+    /// <summary>The introspection endpoint cannot be reached.</summary>
+    public bool IntrospectionDown { get; set; }
+
+    /// <summary>Lifetime of a registered client's secret (<c>client_secret_expires_at</c>); null: never expires (0).</summary>
+    public TimeSpan? RegisteredSecretLifetime { get; set; }
+
     public int JwksRequests => _jwksRequests;
 
     /// <summary>When set, the token endpoint answers every request with this (status, JSON body) instead.</summary>
@@ -98,7 +119,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     {
         var claims = new Dictionary<string, object?>
         {
-            ["iss"] = Issuer, ["aud"] = ClientId, ["sub"] = sub, ["iat"] = Now, ["exp"] = Now + (long)(lifetime ?? TimeSpan.FromHours(1)).TotalSeconds,
+            ["iss"] = Issuer, ["aud"] = Audience, ["sub"] = sub, ["iat"] = Now, ["exp"] = Now + (long)(lifetime ?? TimeSpan.FromHours(1)).TotalSeconds,
             ["jti"] = Guid.NewGuid().ToString("N"), ["sid"] = "sid-" + sub, ["email"] = sub + "@example.com", ["email_verified"] = true,
             ["groups"] = new[] { "staff" },
         };
@@ -116,7 +137,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     {
         var claims = new Dictionary<string, object?>
         {
-            ["iss"] = Issuer, ["aud"] = ClientId, ["sub"] = sub, ["iat"] = Now, ["exp"] = Now + (long)(lifetime ?? TimeSpan.FromMinutes(5)).TotalSeconds,
+            ["iss"] = Issuer, ["aud"] = Audience, ["sub"] = sub, ["iat"] = Now, ["exp"] = Now + (long)(lifetime ?? TimeSpan.FromMinutes(5)).TotalSeconds,
             ["jti"] = Guid.NewGuid().ToString("N"), ["email"] = sub + "@example.com", ["email_verified"] = true, ["groups"] = new[] { "staff" },
         };
         edit?.Invoke(claims);
@@ -128,7 +149,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     {
         var claims = new Dictionary<string, object?>
         {
-            ["iss"] = Issuer, ["aud"] = ClientId, ["iat"] = Now, ["exp"] = Now + 120, ["jti"] = Guid.NewGuid().ToString("N"),
+            ["iss"] = Issuer, ["aud"] = Audience, ["iat"] = Now, ["exp"] = Now + 120, ["jti"] = Guid.NewGuid().ToString("N"),
             ["events"] = new Dictionary<string, object> { [BackchannelEvent] = new Dictionary<string, object>() },
         };
         if (sid is not null)
@@ -161,7 +182,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         }
 
         var path = request.RequestUri.AbsolutePath;
-        var form = request.Content is null ? [] : ParseForm(await request.Content.ReadAsStringAsync(cancellationToken));
+        var form = request.Content is null || path == "/register" ? [] : ParseForm(await request.Content.ReadAsStringAsync(cancellationToken));
         return (request.Method.Method, path) switch
         {
             ("GET", "/.well-known/openid-configuration") => Discovery(),
@@ -170,6 +191,8 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ("POST", "/revoke") => Revoke(form, RevokedTokens),
             ("POST", "/custom/revoke") => Revoke(form, RevokedAtOverride),
             ("GET", "/userinfo") => UserInfoAnswer(request),
+            ("POST", "/register") => await RegisterAsync(request, cancellationToken),
+            ("POST", "/introspect") => Introspect(form, request),
             _ => new HttpResponseMessage(HttpStatusCode.NotFound),
         };
     }
@@ -186,6 +209,8 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ["revocation_endpoint"] = Issuer + "/revoke",
             ["userinfo_endpoint"] = Issuer + "/userinfo",
             ["end_session_endpoint"] = EndSessionEndpoint,
+            ["registration_endpoint"] = Issuer + "/register",
+            ["introspection_endpoint"] = Issuer + "/introspect",
             ["response_types_supported"] = new[] { "code" },
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { "RS256" },
@@ -239,6 +264,53 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         Add(body, "refresh_token", tokens.RefreshToken);
         Add(body, "scope", tokens.Scope);
         return Json(HttpStatusCode.OK, body);
+    }
+
+    private async Task<HttpResponseMessage> RegisterAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using var document = JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken));
+        Registrations.Enqueue((request.Headers.Authorization?.Parameter, document.RootElement.Clone()));
+        if (RegistrationAnswer is { } scripted)
+        {
+            return new HttpResponseMessage(scripted.Status) { Content = new StringContent(scripted.Body, Encoding.UTF8, "application/json") };
+        }
+
+        Audience = "registered-" + Registrations.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Json(HttpStatusCode.Created, new Dictionary<string, object>
+        {
+            ["client_id"] = Audience,
+            ["client_secret"] = "registered-secret-" + Registrations.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["client_secret_expires_at"] = RegisteredSecretLifetime is { } lifetime ? Now + (long)lifetime.TotalSeconds : 0,
+            ["redirect_uris"] = document.RootElement.GetProperty("redirect_uris").Clone(),
+        });
+    }
+
+    private HttpResponseMessage Introspect(Dictionary<string, string> form, HttpRequestMessage request)
+    {
+        IntrospectionRequests.Enqueue((form, request.Headers.Authorization?.ToString()));
+        if (IntrospectionDown)
+        {
+            throw new HttpRequestException("connection refused (fake provider)");
+        }
+
+        return Introspection.TryGetValue(form.GetValueOrDefault("token") ?? "", out var answer)
+            ? Json(HttpStatusCode.OK, answer)
+            : Json(HttpStatusCode.OK, new Dictionary<string, object> { ["active"] = false });
+    }
+
+    /// <summary>An active introspection answer for <paramref name="sub"/>, as a provider sends it; <paramref name="edit"/> changes it.</summary>
+    public string OpaqueToken(string sub, TimeSpan lifetime, Action<Dictionary<string, object?>>? edit = null)
+    {
+        var token = "opaque-" + Guid.NewGuid().ToString("N");
+        var answer = new Dictionary<string, object?>
+        {
+            ["active"] = true, ["iss"] = Issuer, ["aud"] = Audience, ["client_id"] = Audience, ["sub"] = sub,
+            ["exp"] = Now + (long)lifetime.TotalSeconds, ["iat"] = Now, ["token_type"] = "access_token", ["scope"] = "openid email",
+            ["email"] = sub + "@example.com", ["groups"] = new[] { "staff" },
+        };
+        edit?.Invoke(answer);
+        Introspection[token] = answer;
+        return token;
     }
 
     private HttpResponseMessage UserInfoAnswer(HttpRequestMessage request)

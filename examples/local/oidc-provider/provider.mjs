@@ -133,6 +133,8 @@ const provider = new Provider(ISSUER, {
     introspection: { enabled: true },
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    // REGISTRATION_TOKEN: dynamic client registration (RFC 7591) behind that initial access token.
+    registration: env.REGISTRATION_TOKEN ? { enabled: true, initialAccessToken: env.REGISTRATION_TOKEN } : { enabled: false },
     resourceIndicators: RESOURCE ? {
       enabled: true,
       defaultResource: async (ctx, c, oneOf) => oneOf ?? RESOURCE, // no `resource` param needed
@@ -149,7 +151,7 @@ const provider = new Provider(ISSUER, {
 });
 
 // Stats for tests ("exactly one refresh reached the provider"). DELETE /__stats resets.
-const freshStats = () => ({ token: {}, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
+const freshStats = () => ({ token: {}, registration: 0, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
 let stats = freshStats();
 // Tests make the token endpoint slow (PUT /__token-delay?ms=3000) to show that a refresh lease is renewed.
 let tokenDelayMs = 0;
@@ -160,6 +162,7 @@ let refuseCodes = 0;
 // no scopes: all again) and rejects the rest.
 let consentScopes = null;
 provider.on('end_session.success', () => { stats.end_session += 1; });
+provider.on('registration_create.success', () => { stats.registration += 1; });
 provider.on('backchannel.success', () => { stats.backchannel_logout.success += 1; });
 provider.on('backchannel.error', (ctx, err) => { stats.backchannel_logout.error += 1; console.error(`backchannel.error: ${err.message}`); });
 provider.use(async (ctx, next) => {
@@ -268,7 +271,7 @@ provider.use(async (ctx, next) => {
   if (res.headers.get('location')) ctx.set('location', res.headers.get('location').replace(self, `${ctx.protocol}://${ctx.host}`));
 });
 
-for (const event of ['server_error', 'grant.error', 'authorization.error', 'end_session.error', 'revocation.error', 'introspection.error', 'userinfo.error']) {
+for (const event of ['server_error', 'grant.error', 'authorization.error', 'end_session.error', 'revocation.error', 'introspection.error', 'userinfo.error', 'registration_create.error']) {
   provider.on(event, (ctx, err) => console.error(`${event}: ${err.error ?? err.name}: ${err.error_description ?? err.message}`));
 }
 process.on('SIGTERM', () => process.exit(0));

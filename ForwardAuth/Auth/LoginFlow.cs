@@ -213,7 +213,7 @@ internal sealed class LoginFlow(
             TokensIssuedAt = now,
             LastSeenAt = now,
             Browser = device.Browser,
-            ClientAddress = device.Address,
+            LoginAddress = device.Address,
         };
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);

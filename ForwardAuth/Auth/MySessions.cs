@@ -87,7 +87,7 @@ internal sealed class MySessions(
         session.Record.IssuedAt,
         session.Record.LastSeenAt,
         session.Record.Browser,
-        session.Record.ClientAddress,
+        session.Record.LoginAddress,
         session.Current,
         session.Record.Adopted);
 }

@@ -37,7 +37,7 @@ internal sealed record SessionRecord
     public string? Browser { get; init; }
 
     /// <summary>The client's address at login (from trusted forwarded headers); null for sessions created before it was recorded.</summary>
-    public string? ClientAddress { get; init; }
+    public string? LoginAddress { get; init; }
 
     public bool Adopted { get; init; }
 }

@@ -134,6 +134,8 @@ internal static class HostingExtensions
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<RequestVerifier>();
         services.AddSingleton<LogoutFlow>();
+        services.AddSingleton<SessionIds>();
+        services.AddSingleton<MySessions>();
         services.AddSingleton<AuthExchange>();
         services.AddSingleton<EndpointLogger>();
         services.AddHostedService<StartupWarmup>();

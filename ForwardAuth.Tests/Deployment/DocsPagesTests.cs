@@ -75,7 +75,9 @@ public partial class DocsPagesTests
     [Test]
     public void Readme_TraefikExample_IsAValidMiddlewareAndARouterThatUsesIt()
     {
-        var block = Blocks(Page("README.md"), "yaml").Single();
+        var blocks = Blocks(Page("README.md"), "yaml").ToList();
+        Assert.That(blocks, Has.Count.EqualTo(2), "the Traefik example, and the My sessions router");
+        var block = blocks[0];
         ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README Traefik example");
         var manifests = ManifestSet.FromYaml("README.md", block);
         var middleware = manifests.Single("Middleware");
@@ -86,6 +88,18 @@ public partial class DocsPagesTests
         Assert.That(middleware.Items("spec.forwardAuth.addAuthCookiesToResponse").Select(h => h.GetValue<string>()), Is.EqualTo(new[] { "_forwardauth_session" }));
         Assert.That(route.Items("spec.routes").SelectMany(r => r.Items("middlewares")).Select(m => m.Text("name")), Is.EqualTo(new[] { middleware.Name() }));
         Assert.That(route.Text("metadata.namespace"), Is.EqualTo(middleware.Text("metadata.namespace")), "Traefik looks a Middleware up in the route's namespace");
+    }
+
+    [Test]
+    public void Readme_MySessionsRouter_IsValid_AndSendsThePathToForwardAuthItself()
+    {
+        var block = Blocks(Page("README.md"), "yaml").ToList()[1];
+        ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README My sessions router");
+        var route = ManifestSet.FromYaml("README.md", block).Single("IngressRoute").Items("spec.routes").Single();
+
+        Assert.That(route.Text("match"), Does.Contain("PathPrefix(`/oauth2/sessions`)").And.Contain("Host(`app.example.com`)"));
+        Assert.That(route.Items("services").Single().Text("name"), Is.EqualTo("forwardauth"), "served by ForwardAuth, not the app");
+        Assert.That(route.At("middlewares"), Is.Null, "the page authenticates its own cookie");
     }
 
     [Test]

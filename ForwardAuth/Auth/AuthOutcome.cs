@@ -104,6 +104,24 @@ internal abstract record AuthOutcome
         public long RetryAfterSeconds => Math.Max(1, (long)Math.Ceiling(RetryAfter.TotalSeconds));
     }
 
+    /// <summary>My sessions: the signed-in user's sessions (the current one first) and the CSRF token its forms carry.</summary>
+    public sealed record SessionsListed(UserIdentity Identity, IReadOnlyList<SessionSummary> Sessions, string CsrfToken) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
+    /// <summary>My sessions ended <paramref name="Ended"/> sessions (<paramref name="Kind"/>: <c>one</c> or <c>all</c>).</summary>
+    public sealed record SessionsEnded(int Ended, string Kind) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
+    /// <summary>My sessions refused a request: 403 (CSRF token) or 404 (no such session of this user), with a reason fit to show.</summary>
+    public sealed record SessionsRefused(int Status, string Error, string Reason) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
     /// <summary>The request cannot be judged (malformed, or a refused logout token): 400 with the reason.</summary>
     public sealed record BadRequest(string Reason) : AuthOutcome
     {
@@ -116,6 +134,14 @@ internal abstract record AuthOutcome
 /// rules (summarised). Never a token, cookie value or secret.
 /// </summary>
 internal sealed record DecisionNote(string Reason, string Source, string Rules);
+
+/// <summary>
+/// One session as My sessions shows it: its public id (never the handle, the store key or a cookie value), when it was
+/// created and last seen, the browser and address recorded at login (null for sessions created before they were), and
+/// whether it is the session of this request.
+/// </summary>
+internal sealed record SessionSummary(
+    string Id, DateTimeOffset CreatedAt, DateTimeOffset? LastSeenAt, string? Browser, string? Address, bool Current, bool Adopted);
 
 internal enum ChallengeKind
 {

@@ -73,7 +73,8 @@ internal sealed class LoginFlow(
             return banned with { Note = new DecisionNote($"client {request.Client} banned by regulation ({banned.RetryAfterSeconds} s left)", "login state", "-") };
         }
 
-        var outcome = await CompleteAsync(state, request.QueryValue("code"), request.QueryValue("error"), request.Cookie, cancellationToken).ConfigureAwait(false);
+        var device = new LoginDevice(UserAgents.Describe(request.Headers.UserAgent.ToString()), request.Client.Length is > 0 and <= 64 ? request.Client : null);
+        var outcome = await CompleteAsync(state, request.QueryValue("code"), request.QueryValue("error"), request.Cookie, device, cancellationToken).ConfigureAwait(false);
         if (outcome is AuthOutcome.SignInFailed { Code: "unknown_state" or "state_replay" })
         {
             await regulation.FailedAsync(request, "state", cancellationToken).ConfigureAwait(false);
@@ -83,9 +84,8 @@ internal sealed class LoginFlow(
     }
 
     private async Task<AuthOutcome> CompleteAsync(
-        string state, string? code, string? providerError, Func<string, string?> readCookie, CancellationToken cancellationToken)
+        string state, string? code, string? providerError, Func<string, string?> readCookie, LoginDevice device, CancellationToken cancellationToken)
     {
-
         var loginId = LoginStore.IdOf(state);
         var bindingCookieName = BindingCookiePrefix + loginId;
         var pending = await logins.PeekAsync(state, cancellationToken).ConfigureAwait(false);
@@ -118,11 +118,11 @@ internal sealed class LoginFlow(
             return Fail(400, "missing_code", "the callback has no code", bindingCookieName);
         }
 
-        return await FinishAsync(code, record, loginId, bindingCookieName, cancellationToken).ConfigureAwait(false);
+        return await FinishAsync(code, record, loginId, bindingCookieName, device, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AuthOutcome> FinishAsync(
-        string code, LoginRecord record, string loginId, string bindingCookieName, CancellationToken cancellationToken)
+        string code, LoginRecord record, string loginId, string bindingCookieName, LoginDevice device, CancellationToken cancellationToken)
     {
         var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
         if (response.IsError && response.Error == "invalid_grant" && !record.Retried)
@@ -212,6 +212,8 @@ internal sealed class LoginFlow(
             IdTokenExpiresAt = new DateTimeOffset(idToken.ValidTo, TimeSpan.Zero),
             TokensIssuedAt = now,
             LastSeenAt = now,
+            Browser = device.Browser,
+            LoginAddress = device.Address,
         };
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
@@ -250,3 +252,6 @@ internal sealed class LoginFlow(
     // Provider error codes are echoed to the user: keep them short and printable.
     private static string Printable(string s) => new(s.Where(c => c is >= ' ' and < (char)127 and not '<' and not '>' and not '&').Take(100).ToArray());
 }
+
+/// <summary>What a session records of the browser that logged in, for My sessions: a short description and the client's address.</summary>
+internal readonly record struct LoginDevice(string? Browser, string? Address);

@@ -30,15 +30,7 @@ internal sealed class LogoutFlow(
         if (session is not null)
         {
             idToken = session.Record.IdToken;
-            // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
-            await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
-
-            if (session.Record.RefreshToken is { } refreshToken
-                && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken).ConfigureAwait(false) is { } revokeError)
-            {
-                Log.RevocationFailed(logger, revokeError);
-            }
-
+            await EndSessionAsync(StoreKeys.Hash(session.Handle), session.Record, cancellationToken).ConfigureAwait(false);
             Log.LoggedOut(logger, session.Record.Identity.Identifier);
             metrics.Logouts.WithLabels("rp").Inc();
         }
@@ -46,6 +38,22 @@ internal sealed class LogoutFlow(
         var afterLogout = options.PostLogoutRedirectUri.Length > 0 ? options.PostLogoutRedirectUri : request.Origin + "/";
         var endSession = await protocol.EndSessionUrlAsync(idToken, afterLogout, cancellationToken).ConfigureAwait(false);
         return new AuthOutcome.SignedOut(endSession ?? afterLogout);
+    }
+
+    /// <summary>
+    /// Ends one session as a logout does, on every replica at once: revocation marker and record delete (and its access
+    /// token marked revoked), then its refresh token revoked at the provider where it has one. Also used by My sessions.
+    /// </summary>
+    public async Task EndSessionAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken)
+    {
+        // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
+        await sessions.EndByHashAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
+
+        if (record.RefreshToken is { } refreshToken
+            && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken).ConfigureAwait(false) is { } revokeError)
+        {
+            Log.RevocationFailed(logger, revokeError);
+        }
     }
 
     /// <summary>200 when the token was accepted (however many sessions it ended), 400 with the reason otherwise.</summary>

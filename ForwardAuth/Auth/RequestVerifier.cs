@@ -78,6 +78,31 @@ internal sealed class RequestVerifier(
         };
     }
 
+    /// <summary>
+    /// ForwardAuth's own pages (My sessions): the session of the browser's cookie, judged as <c>/auth</c> judges it
+    /// (regulation, refresh, activity), or the answer <c>/auth</c> gives without one — a login for a browser (302, 303
+    /// after a form post), 401 for an API client. A bearer token is not a session: it does not count here.
+    /// </summary>
+    public async Task<(SessionLookup.Found? Session, AuthOutcome? Refusal)> SessionOrChallengeAsync(AuthRequest request, CancellationToken cancellationToken)
+    {
+        var cookie = request.Cookie(sessions.CookieName);
+        if (!string.IsNullOrEmpty(cookie) && await regulation.RefusalAsync(request, cancellationToken).ConfigureAwait(false) is { } banned)
+        {
+            return (null, banned);
+        }
+
+        var lookup = await refresher.GetFreshAsync(cookie, cancellationToken).ConfigureAwait(false);
+        if (lookup is SessionLookup.Missing { Detail: SessionStore.UnopenedCookie })
+        {
+            await regulation.FailedAsync(request, "cookie", cancellationToken).ConfigureAwait(false);
+        }
+
+        var reason = lookup is SessionLookup.Missing missing ? missing.Reason : "session ended by the provider";
+        return lookup is SessionLookup.Found found
+            ? (found, null)
+            : (null, await ChallengeAsync(request, reason, startLogins: true, cancellationToken).ConfigureAwait(false));
+    }
+
     private async Task<AuthOutcome> VerifyBearerAsync(AuthRequest request, string bearer, PolicyRules route, CancellationToken cancellationToken)
     {
         var check = await tokens.CheckAsync(bearer, cancellationToken).ConfigureAwait(false);

@@ -69,7 +69,7 @@ internal static class SettingsCatalogue
         new("sessionMaxAge", SettingKind.Integer, "86400", "Absolute session lifetime in seconds; never extended by refresh.", Min: 60, Max: 31_536_000),
         new("sessionTTL", SettingKind.Integer, "", "`SESSION_TTL` of the reference document: alias of `sessionMaxAge` (seconds).", Min: 60, Max: 31_536_000),
         new("sessionIdleTimeout", SettingKind.Integer, "0", "End a session after this many seconds without a request (0: no idle timeout).", Min: 0, Max: 31_536_000),
-        new("sessionActivityInterval", SettingKind.Integer, "60", "Idle timeout bookkeeping: record activity in the store at most once per this many seconds.", Min: 1, Max: 86_400),
+        new("sessionActivityInterval", SettingKind.Integer, "60", "Activity bookkeeping (the idle timeout, My sessions' last seen): record activity in the store at most once per this many seconds.", Min: 1, Max: 86_400),
         new("forceHTTPS", SettingKind.Boolean, "false", "Treat every request as https (Secure cookies, https redirect URLs) whatever `X-Forwarded-Proto` says."),
         new("refreshGracePeriodSeconds", SettingKind.Integer, "60", "Refresh tokens this many seconds before they expire.", Min: 0, Max: 86_400),
         new("refreshLeaseTTL", SettingKind.Integer, "10", "Seconds a refresh lease lives; its holder renews it while the provider is slow, so one refresh per session runs at a time across replicas.", Min: 1, Max: 600),

@@ -25,6 +25,10 @@ internal static class EndpointMappings
         app.Map(options.LogoutPath, LoginEndpoints.LogoutAsync);
         app.Map(options.LoginPath, LoginEndpoints.StartAsync);
 
+        // My sessions: routed by the proxy to ForwardAuth itself on each protected host; it reads its own session cookie.
+        app.MapMethods(MySessionsEndpoint.Path, ["GET", "HEAD"], MySessionsEndpoint.ListAsync);
+        app.MapPost(MySessionsEndpoint.Path, MySessionsEndpoint.RevokeAsync).DisableAntiforgery();
+
         // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
         app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
 

@@ -37,6 +37,8 @@ internal sealed class ForwardAuthMetrics
             new CounterConfiguration { LabelNames = ["outcome"] });
         Logouts = factory.CreateCounter("forwardauth_logouts_total", "Sessions ended by logout, by kind (rp, backchannel, frontchannel, idle).",
             new CounterConfiguration { LabelNames = ["kind"] });
+        SessionRevocations = factory.CreateCounter("forwardauth_session_revocations_total",
+            "Sessions ended by their user on the My sessions page, by kind (one, all: all but the current one).", new CounterConfiguration { LabelNames = ["kind"] });
         ReplayRejections = factory.CreateCounter("forwardauth_replay_rejections_total", "Single-use artefacts presented again, by artefact.",
             new CounterConfiguration { LabelNames = ["artefact"] });
         BearerRejections = factory.CreateCounter("forwardauth_bearer_rejections_total", "Bearer tokens refused.");
@@ -77,6 +79,7 @@ internal sealed class ForwardAuthMetrics
     public Counter LoginsFailed { get; }
     public Counter Refreshes { get; }
     public Counter Logouts { get; }
+    public Counter SessionRevocations { get; }
     public Counter ReplayRejections { get; }
     public Counter BearerRejections { get; }
     public Counter RegulationFailures { get; }

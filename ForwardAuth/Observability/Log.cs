@@ -102,6 +102,13 @@ internal static partial class Log
     [LoggerMessage(218, LogLevel.Warning, "Front-channel logout refused: {Reason}")]
     public static partial void FrontchannelLogoutRefused(ILogger logger, string reason);
 
+    // My sessions: the user ended some of their own sessions (never a session id, handle or token).
+    [LoggerMessage(240, LogLevel.Information, "My sessions: {User} ended {Count} session(s) ({Kind})")]
+    public static partial void SessionsRevoked(ILogger logger, string user, int count, string kind);
+
+    [LoggerMessage(241, LogLevel.Warning, "My sessions: a request of {User} to end a session was refused: {Reason}")]
+    public static partial void SessionRevocationRefused(ILogger logger, string user, string reason);
+
     [LoggerMessage(205, LogLevel.Warning, "Token endpoint refused the code: {Error}")]
     public static partial void TokenExchangeFailed(ILogger logger, string error);
 

@@ -18,6 +18,10 @@ internal sealed class Revocations(ICacheBackend cache, TimeProvider time)
     public Task<bool> IsHandleRevokedAsync(string handle, CancellationToken cancellationToken) =>
         cache.ExistsAsync(StoreKeys.For(StoreKeys.Revoked, handle), cancellationToken);
 
+    /// <summary><see cref="IsHandleRevokedAsync"/> for a handle known only by its hash (a member of a session index).</summary>
+    public Task<bool> IsHandleHashRevokedAsync(string handleHash, CancellationToken cancellationToken) =>
+        cache.ExistsAsync(StoreKeys.ForHash(StoreKeys.Revoked, handleHash), cancellationToken);
+
     public Task RevokeAccessTokenAsync(string accessToken, DateTimeOffset expiresAt, CancellationToken cancellationToken) =>
         cache.SetAsync(AccessTokenKey(accessToken), Marker, Remaining(expiresAt), cancellationToken);
 

@@ -18,6 +18,10 @@ internal sealed class SessionIndexes(ICacheBackend cache)
         await cache.SetAddAsync(KeyOf("sub", subject), handleHash, ttl, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The handle hashes indexed under a user (<paramref name="subject"/>): possibly ended or expired sessions among them.</summary>
+    public Task<IReadOnlyCollection<string>> OfSubjectAsync(string subject, CancellationToken cancellationToken) =>
+        cache.SetMembersAsync(KeyOf("sub", subject), cancellationToken);
+
     /// <summary>
     /// Ends (<paramref name="end"/>) every session of a provider session (<paramref name="sid"/>) or, without one, of a
     /// user (<paramref name="subject"/>), then drops the index. Returns how many were ended.

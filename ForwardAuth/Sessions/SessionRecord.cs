@@ -30,6 +30,15 @@ internal sealed record SessionRecord
     /// <summary>Last recorded activity (idle timeout); written at most once per <c>sessionActivityInterval</c>.</summary>
     public DateTimeOffset? LastSeenAt { get; init; }
 
+    /// <summary>
+    /// The browser the session was created in, as My sessions shows it ("Firefox on Linux", "curl"): a short description
+    /// built from the login's <c>User-Agent</c>, never the header itself. Null for sessions created before it was recorded.
+    /// </summary>
+    public string? Browser { get; init; }
+
+    /// <summary>The client's address at login (from trusted forwarded headers); null for sessions created before it was recorded.</summary>
+    public string? LoginAddress { get; init; }
+
     public bool Adopted { get; init; }
 }
 

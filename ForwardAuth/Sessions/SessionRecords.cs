@@ -23,9 +23,15 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
     private readonly ConcurrentDictionary<string, OpenedRecord> _opened = new(StringComparer.Ordinal);
 
     /// <summary>The record of a handle, and whether an older key sealed it (null when absent or not ours).</summary>
-    public async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadAsync(string handle, CancellationToken cancellationToken)
+    public Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadAsync(string handle, CancellationToken cancellationToken) =>
+        LoadByKeyAsync(KeyOf(handle), cancellationToken);
+
+    /// <summary>The record of a handle known only by its hash (a member of a session index); null when absent or not ours.</summary>
+    public async Task<SessionRecord?> LoadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
+        (await LoadByKeyAsync(StoreKeys.ForHash(StoreKeys.Session, handleHash), cancellationToken).ConfigureAwait(false))?.Record;
+
+    private async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadByKeyAsync(string key, CancellationToken cancellationToken)
     {
-        var key = KeyOf(handle);
         var sealedRecord = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (sealedRecord is null)
         {

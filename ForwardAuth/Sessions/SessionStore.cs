@@ -12,6 +12,9 @@ internal sealed record ResolvedSession(string Handle, SessionRecord Record, Sess
     public bool FromCookieOnly => Source != SessionSource.StoreRecord;
 }
 
+/// <summary>A session of a user as My sessions lists it: known by its handle's hash, never by the handle.</summary>
+internal sealed record ListedSession(string HandleHash, SessionRecord Record, bool Current);
+
 /// <summary>Where a resolved session came from (the Debug decision line says it).</summary>
 internal enum SessionSource
 {
@@ -129,9 +132,13 @@ internal sealed class SessionStore(
     /// Ends a session everywhere: leaves a revocation marker that outlives the cookie (so the logged-out cookie is
     /// never adopted again), deletes the record, and marks its access token revoked until it expires.
     /// </summary>
-    public async Task EndAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
+    public Task EndAsync(string handle, SessionRecord record, CancellationToken cancellationToken) =>
+        EndByHashAsync(StoreKeys.Hash(handle), record, cancellationToken);
+
+    /// <summary><see cref="EndAsync"/> for a session known by its handle's hash (a member of a session index).</summary>
+    public async Task EndByHashAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken)
     {
-        await EndByHashAsync(StoreKeys.Hash(handle), record.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        await EndByHashAsync(handleHash, record.ExpiresAt, cancellationToken).ConfigureAwait(false);
         if (record.AccessToken is { } accessToken)
         {
             await revocations.RevokeAccessTokenAsync(accessToken, record.AccessTokenExpiresAt ?? record.ExpiresAt, cancellationToken).ConfigureAwait(false);
@@ -141,6 +148,35 @@ internal sealed class SessionStore(
     /// <summary>Ends every session of a provider session (<paramref name="sid"/>) or of a user (<paramref name="subject"/>).</summary>
     public Task<int> EndAllAsync(string? sid, string? subject, CancellationToken cancellationToken) =>
         indexes.EndAllAsync(sid, subject, handleHash => EndByHashAsync(handleHash, time.GetUtcNow() + options.SessionMaxAge, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// The live sessions of <paramref name="current"/>'s user, the current one first (as resolved, even when the index
+    /// lacks it: an adopted session is not indexed). Index members whose record is gone, expired, idle too long, of
+    /// another subject or revoked are skipped. Reading them writes nothing.
+    /// </summary>
+    public async Task<IReadOnlyList<ListedSession>> ListAsync(ResolvedSession current, CancellationToken cancellationToken)
+    {
+        var subject = current.Record.Identity.Subject;
+        var currentHash = StoreKeys.Hash(current.Handle);
+        var listed = new List<ListedSession> { new(currentHash, current.Record, Current: true) };
+        var now = time.GetUtcNow();
+        foreach (var handleHash in await indexes.OfSubjectAsync(subject, cancellationToken).ConfigureAwait(false))
+        {
+            if (handleHash == currentHash
+                || await records.LoadByHashAsync(handleHash, cancellationToken).ConfigureAwait(false) is not { } record
+                || record.ExpiresAt <= now
+                || record.Identity.Subject != subject
+                || (options.SessionIdleTimeout > TimeSpan.Zero && now - (record.LastSeenAt ?? record.IssuedAt) > options.SessionIdleTimeout)
+                || (record.Adopted && await revocations.IsHandleHashRevokedAsync(handleHash, cancellationToken).ConfigureAwait(false)))
+            {
+                continue;
+            }
+
+            listed.Add(new ListedSession(handleHash, record, Current: false));
+        }
+
+        return listed;
+    }
 
     /// <summary>True when the access token was revoked by a logout (a bearer token from an ended session).</summary>
     public Task<bool> IsAccessTokenRevokedAsync(string accessToken, CancellationToken cancellationToken) =>
@@ -163,9 +199,9 @@ internal sealed class SessionStore(
             return null;
         }
 
-        // Reading writes nothing — except, at most once per interval, the activity an idle timeout needs, and once
-        // after a key rotation, the record sealed again under the new key.
-        var recordActivity = options.SessionIdleTimeout > TimeSpan.Zero && now - lastSeen >= options.SessionActivityInterval;
+        // Reading writes nothing — except, at most once per interval, the activity (what an idle timeout needs and My
+        // sessions shows as "last seen"), and once after a key rotation, the record sealed again under the new key.
+        var recordActivity = now - lastSeen >= options.SessionActivityInterval;
         if (recordActivity || sealedWithOldKey)
         {
             record = recordActivity ? record with { LastSeenAt = now } : record;

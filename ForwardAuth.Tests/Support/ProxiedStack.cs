@@ -36,6 +36,7 @@ public abstract class ProxiedStack
         var settings = ForwardAuthSettings.For(Provider, Redis);
         settings["AUDIENCE"] = ReplicaPair.ApiAudience;
         settings["EXCLUDED_URLS"] = "/public";
+        ConfigureReplicas(settings);
         var starting = new[] { ForwardAuthInstance.StartProcessAsync(settings), ForwardAuthInstance.StartProcessAsync(settings) };
         A = await starting[0];
         B = await starting[1];
@@ -63,6 +64,11 @@ public abstract class ProxiedStack
                     }
                     reverse_proxy 127.0.0.1:{{Backend.Port.ToString(CultureInfo.InvariantCulture)}}
             """);
+    }
+
+    /// <summary>A derived stack's own settings for both replicas (environment names).</summary>
+    private protected virtual void ConfigureReplicas(Dictionary<string, string> settings)
+    {
     }
 
     [OneTimeTearDown]

@@ -219,7 +219,7 @@ public class SessionCheckTests
     }
 
     private static double CheckCount(FastStack stack, string outcome) =>
-        stack.Services.GetRequiredService<ForwardAuthMetrics>().SessionChecks.WithLabels(outcome).Value;
+        stack.Services.GetRequiredService<ForwardAuthMetrics>().SessionCheckOutcomes.WithLabels(outcome).Value;
 
     private static Task<string> SignInWithRefreshAsync(FastStack stack, string refreshToken) =>
         stack.SignInAsync("alice", login => new TokenSet(

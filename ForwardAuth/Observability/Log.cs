@@ -134,7 +134,7 @@ internal static partial class Log
     public static partial void SessionCheckNotRun(ILogger logger, string why);
 
     [LoggerMessage(249, LogLevel.Debug, "Session check sweep: {Due} of {Tracked} session(s) seen on this replica due, {Dropped} no longer tracked")]
-    public static partial void SessionCheckSweep(ILogger logger, int due, int tracked, int dropped);
+    public static partial void SessionCheckSwept(ILogger logger, int due, int tracked, int dropped);
 
     // 3xx: requests
     [LoggerMessage(300, LogLevel.Debug, "Bearer token refused: {Reason}")]

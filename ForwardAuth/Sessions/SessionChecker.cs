@@ -60,7 +60,7 @@ internal sealed class SessionChecker(
     public void Skipped(string reason)
     {
         Log.SessionCheckSkipped(logger, "a session", reason, IntervalSeconds);
-        metrics?.SessionChecks.WithLabels("skipped").Inc();
+        metrics?.SessionCheckOutcomes.WithLabels("skipped").Inc();
     }
 
     private async Task<SessionCheckOutcome> ByRefreshAsync(string handle, CancellationToken cancellationToken)
@@ -121,21 +121,21 @@ internal sealed class SessionChecker(
     private SessionCheckOutcome Ended(SessionRecord record, string reason)
     {
         Log.SessionEndedByCheck(logger, record.Identity.Identifier, reason);
-        metrics?.SessionChecks.WithLabels("ended").Inc();
+        metrics?.SessionCheckOutcomes.WithLabels("ended").Inc();
         return SessionCheckOutcome.Ended;
     }
 
     private SessionCheckOutcome Skipped(SessionRecord record, string reason)
     {
         Log.SessionCheckSkipped(logger, record.Identity.Identifier, reason, IntervalSeconds);
-        metrics?.SessionChecks.WithLabels("skipped").Inc();
+        metrics?.SessionCheckOutcomes.WithLabels("skipped").Inc();
         return SessionCheckOutcome.Skipped;
     }
 
     private SessionCheckOutcome Passed(SessionRecord record, string method)
     {
         Log.SessionCheckPassed(logger, record.Identity.Identifier, method);
-        metrics?.SessionChecks.WithLabels("ok").Inc();
+        metrics?.SessionCheckOutcomes.WithLabels("ok").Inc();
         return SessionCheckOutcome.Ok;
     }
 }

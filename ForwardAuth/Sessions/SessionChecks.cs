@@ -81,7 +81,7 @@ internal sealed class SessionChecks(SessionChecker checker, CheckLeases claims, 
             }
         }
 
-        Log.SessionCheckSweep(logger, due, _tracked.Count, dropped);
+        Log.SessionCheckSwept(logger, due, _tracked.Count, dropped);
         return WhenIdleAsync();
     }
 

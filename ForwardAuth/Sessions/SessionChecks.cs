@@ -27,6 +27,7 @@ internal sealed class SessionChecks(SessionChecker checker, CheckLeases claims, 
     private readonly SemaphoreSlim _gate = new(MaxConcurrent);
     private readonly CancellationTokenSource _stopping = new();
     private long _ids;
+    private bool _stopped;
 
     public bool Enabled => options.SessionCheckInterval > TimeSpan.Zero;
 
@@ -96,7 +97,7 @@ internal sealed class SessionChecks(SessionChecker checker, CheckLeases claims, 
 
     private void Start(string handle, Tracked tracked)
     {
-        if (!tracked.TryBegin())
+        if (Volatile.Read(ref _stopped) || !tracked.TryBegin())
         {
             return;
         }
@@ -163,9 +164,10 @@ internal sealed class SessionChecks(SessionChecker checker, CheckLeases claims, 
 
     public void Dispose()
     {
+        // Checks still running see the cancellation and end; the gate and the token source are left to the collector,
+        // so that a check finishing after this never meets a disposed one.
+        Volatile.Write(ref _stopped, true);
         _stopping.Cancel();
-        _stopping.Dispose();
-        _gate.Dispose();
     }
 
     /// <summary>One session as this replica knows it: when it is due, when it was last seen, whether its check runs.</summary>

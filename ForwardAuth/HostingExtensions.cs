@@ -132,6 +132,10 @@ internal static class HostingExtensions
         services.AddSingleton<LoginFlow>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();
+        services.AddSingleton<CheckLeases>();
+        services.AddSingleton<SessionChecker>();
+        services.AddSingleton<SessionChecks>();
+        services.AddHostedService<SessionCheckSweep>();
         services.AddSingleton<RequestVerifier>();
         services.AddSingleton<LogoutFlow>();
         services.AddSingleton<SessionIds>();

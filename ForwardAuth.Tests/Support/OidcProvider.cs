@@ -166,6 +166,29 @@ internal sealed class OidcProvider : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// The administrator revokes everything <paramref name="account"/> was given (grants with their tokens, provider
+    /// sessions): the dev provider's <c>POST /__revoke-account</c>. Returns how many grants were revoked.
+    /// </summary>
+    public async Task<int> RevokeAccountAsync(string account)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PostAsync($"http://127.0.0.1:{Port}/__revoke-account?account={Uri.EscapeDataString(account)}", null);
+        response.EnsureSuccessStatusCode();
+        return (int?)(await response.Content.ReadFromJsonAsync<JsonObject>())?["grants"] ?? 0;
+    }
+
+    /// <summary>Userinfo requests (<c>/me</c>) the provider answered so far.</summary>
+    public async Task<int> UserinfoCountAsync() => (int?)(await StatsAsync())["userinfo"] ?? 0;
+
+    /// <summary>Forgets the counters (<c>DELETE /__stats</c>).</summary>
+    public async Task ResetStatsAsync()
+    {
+        using var http = new HttpClient();
+        using var response = await http.DeleteAsync($"http://127.0.0.1:{Port}/__stats");
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>How many token requests of a grant type the provider answered so far.</summary>
     public async Task<int> GrantCountAsync(string grantType) => (int?)(await StatsAsync())["token"]?[grantType] ?? 0;
 

@@ -15,6 +15,7 @@ internal sealed class RequestVerifier(
     BearerTokens tokens,
     SessionStore sessions,
     SessionRefresher refresher,
+    SessionChecks checks,
     LoginFlow login,
     Regulator regulation,
     ForwardAuthOptions options,
@@ -66,6 +67,12 @@ internal sealed class RequestVerifier(
         if (lookup is SessionLookup.Missing { Detail: SessionStore.UnopenedCookie })
         {
             await regulation.FailedAsync(request, "cookie", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (lookup is SessionLookup.Found current)
+        {
+            // sessionCheckInterval: a due check at the provider starts in the background; this answer does not wait.
+            checks.Seen(current.Session, current.Record);
         }
 
         return lookup switch

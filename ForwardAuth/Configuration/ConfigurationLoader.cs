@@ -81,6 +81,7 @@ internal static class ConfigurationLoader
             RefreshLeaseTtl = r.Seconds("refreshLeaseTTL"),
             RefreshWait = r.Seconds("refreshWaitSeconds"),
             StripAuthCookies = r.Boolean("stripAuthCookies"),
+            SessionCheckInterval = r.Seconds("sessionCheckInterval"),
             UserIdentifierClaim = NonEmpty(r, "userIdentifierClaim"),
             RoleClaimName = NonEmpty(r, "roleClaimName"),
             GroupClaimName = NonEmpty(r, "groupClaimName"),

@@ -52,6 +52,9 @@ internal sealed record ForwardAuthOptions
     public required TimeSpan RefreshWait { get; init; }
     public required bool StripAuthCookies { get; init; }
 
+    /// <summary>How often each active session is checked at the provider (refresh or userinfo); zero: never.</summary>
+    public TimeSpan SessionCheckInterval { get; init; }
+
     public required string UserIdentifierClaim { get; init; }
     public required string RoleClaimName { get; init; }
     public required string GroupClaimName { get; init; }

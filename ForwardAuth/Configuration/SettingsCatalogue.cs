@@ -74,6 +74,7 @@ internal static class SettingsCatalogue
         new("refreshGracePeriodSeconds", SettingKind.Integer, "60", "Refresh tokens this many seconds before they expire.", Min: 0, Max: 86_400),
         new("refreshLeaseTTL", SettingKind.Integer, "10", "Seconds a refresh lease lives; its holder renews it while the provider is slow, so one refresh per session runs at a time across replicas.", Min: 1, Max: 600),
         new("refreshWaitSeconds", SettingKind.Integer, "5", "How long a request whose access token has expired waits for another replica's refresh.", Min: 0, Max: 60),
+        new("sessionCheckInterval", SettingKind.Integer, "0", "Check each active session at the provider at most once per this many seconds across all replicas (a refresh with its refresh token, else a userinfo call): a grant revoked or a session ended at the provider (`invalid_grant`, userinfo 401) ends it everywhere; a provider outage logs no one out. 0: off. Prefer back-channel logout where the provider has it (docs/sessions.md).", Min: 0, Max: 86_400),
         new("stripAuthCookies", SettingKind.Boolean, "false", "On 200, return a `Cookie` header without ForwardAuth's cookies (copy it with `authResponseHeaders`)."),
 
         // Identity and policy

@@ -35,6 +35,9 @@ internal sealed class ForwardAuthMetrics
             new CounterConfiguration { LabelNames = ["reason"] });
         Refreshes = factory.CreateCounter("forwardauth_refreshes_total", "Token refreshes, by outcome (success, refused, failed).",
             new CounterConfiguration { LabelNames = ["outcome"] });
+        SessionCheckOutcomes = factory.CreateCounter("forwardauth_session_checks_total",
+            "Sessions checked at the provider (sessionCheckInterval), by outcome: ok (still honoured), ended (invalid_grant or userinfo 401: the session ended everywhere), skipped (provider unreachable, 5xx, timeout: kept, checked again next interval).",
+            new CounterConfiguration { LabelNames = ["outcome"] });
         Logouts = factory.CreateCounter("forwardauth_logouts_total", "Sessions ended by logout, by kind (rp, backchannel, frontchannel, idle).",
             new CounterConfiguration { LabelNames = ["kind"] });
         SessionRevocations = factory.CreateCounter("forwardauth_session_revocations_total",
@@ -78,6 +81,7 @@ internal sealed class ForwardAuthMetrics
     public Counter LoginsCompleted { get; }
     public Counter LoginsFailed { get; }
     public Counter Refreshes { get; }
+    public Counter SessionCheckOutcomes { get; }
     public Counter Logouts { get; }
     public Counter SessionRevocations { get; }
     public Counter ReplayRejections { get; }

@@ -142,6 +142,22 @@ internal static partial class Log
     [LoggerMessage(206, LogLevel.Warning, "Refresh token revocation failed: {Error}")]
     public static partial void RevocationFailed(ILogger logger, string error);
 
+    // 245–249: sessions checked at the provider (sessionCheckInterval). A user identifier and a reason, never a token.
+    [LoggerMessage(245, LogLevel.Warning, "Session of {User} ended: the provider no longer honours it ({Reason})")]
+    public static partial void SessionEndedByCheck(ILogger logger, string user, string reason);
+
+    [LoggerMessage(246, LogLevel.Warning, "Session check of {User} skipped ({Reason}): the session is kept and checked again after {IntervalSeconds}s")]
+    public static partial void SessionCheckSkipped(ILogger logger, string user, string reason, int intervalSeconds);
+
+    [LoggerMessage(247, LogLevel.Debug, "Session of {User} checked at the provider ({Method}): still honoured")]
+    public static partial void SessionCheckPassed(ILogger logger, string user, string method);
+
+    [LoggerMessage(248, LogLevel.Debug, "Session check not run here: {Why}")]
+    public static partial void SessionCheckNotRun(ILogger logger, string why);
+
+    [LoggerMessage(249, LogLevel.Debug, "Session check sweep: {Due} of {Tracked} session(s) seen on this replica due, {Dropped} no longer tracked")]
+    public static partial void SessionCheckSwept(ILogger logger, int due, int tracked, int dropped);
+
     // 3xx: requests
     [LoggerMessage(300, LogLevel.Debug, "Bearer token refused: {Reason}")]
     public static partial void BearerRejected(ILogger logger, string reason);
@@ -190,4 +206,7 @@ internal static partial class Log
 
     [LoggerMessage(407, LogLevel.Warning, "insecureSkipVerify is true: the OpenID provider's TLS certificate is NOT verified (discovery, JWKS, token, userinfo, revocation). Anyone on the network path can impersonate the provider and sign users in. Development only: use caCertPath or caCertPEM instead")]
     public static partial void ProviderTlsNotVerified(ILogger logger);
+
+    [LoggerMessage(411, LogLevel.Information, "sessionCheckInterval {IntervalSeconds}s: each active session is checked at the provider (refresh, else userinfo) at most once per interval across replicas, on its next request or by this replica's sweep of the sessions it saw in the last sessionMaxAge (at most {MaxTracked})")]
+    public static partial void SessionCheckOn(ILogger logger, int intervalSeconds, int maxTracked);
 }

@@ -26,6 +26,12 @@ internal abstract record SessionLookup
 }
 
 /// <summary>
+/// What a refresh did: the session's record (null when the provider ended it), why, and whether the provider could not
+/// be asked (an outage, a 5xx, a timeout: the record is kept as it was).
+/// </summary>
+internal readonly record struct RefreshResult(SessionRecord? Record, string Reason, bool Failed = false);
+
+/// <summary>
 /// Keeps a session's tokens fresh. When they come within the grace period of expiry, the replica that wins the
 /// session's refresh lease refreshes them with the refresh token and stores the result (a rotated refresh token goes
 /// into the same record write); every other request meanwhile uses the still-valid tokens, or — when they have already
@@ -99,7 +105,17 @@ internal sealed class SessionRefresher(
             return current;
         }
 
-        var response = await protocol.RefreshAsync(current.RefreshToken, cancellationToken).ConfigureAwait(false);
+        return (await RefreshNowAsync(handle, current, lease, cancellationToken).ConfigureAwait(false)).Record;
+    }
+
+    /// <summary>
+    /// Refreshes <paramref name="current"/> now, whether due or not (the caller holds the session's refresh lease and
+    /// read the record under it): new tokens are stored exactly as a due refresh stores them, a refusal
+    /// (<c>invalid_grant</c>) ends the session everywhere, a failure (outage, 5xx, timeout) keeps it as it is.
+    /// </summary>
+    internal async Task<RefreshResult> RefreshNowAsync(string handle, SessionRecord current, RefreshLease lease, CancellationToken cancellationToken)
+    {
+        var response = await protocol.RefreshAsync(current.RefreshToken!, cancellationToken).ConfigureAwait(false);
         if (response.IsError)
         {
             if (response.ErrorType == ResponseErrorType.Protocol && response.Error is "invalid_grant" or "unauthorized_client")
@@ -107,19 +123,20 @@ internal sealed class SessionRefresher(
                 Log.RefreshRefused(logger, current.Identity.Identifier, response.Error);
                 metrics?.Refreshes.WithLabels("refused").Inc();
                 await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
-                return null;
+                return new RefreshResult(null, "refresh refused: " + response.Error);
             }
 
-            Log.RefreshFailed(logger, current.Identity.Identifier, response.Error ?? response.ErrorType.ToString());
+            var error = response.Error ?? response.ErrorType.ToString();
+            Log.RefreshFailed(logger, current.Identity.Identifier, error);
             metrics?.Refreshes.WithLabels("failed").Inc();
-            return current;
+            return new RefreshResult(current, "refresh failed: " + error, Failed: true);
         }
 
         var refreshed = await MergeAsync(current, response, cancellationToken).ConfigureAwait(false);
         if (refreshed is null)
         {
             await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
-            return null;
+            return new RefreshResult(null, "the refreshed tokens are about another user");
         }
 
         if (lease.Held)
@@ -129,7 +146,7 @@ internal sealed class SessionRefresher(
 
         Log.SessionRefreshed(logger, refreshed.Identity.Identifier);
         metrics?.Refreshes.WithLabels("success").Inc();
-        return refreshed;
+        return new RefreshResult(refreshed, "refreshed");
     }
 
     private async Task<SessionRecord?> MergeAsync(SessionRecord current, TokenResponse response, CancellationToken cancellationToken)

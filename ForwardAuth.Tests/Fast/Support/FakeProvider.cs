@@ -89,6 +89,9 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>The userinfo endpoint's answer to an access token: claims (JSON 200), or null for a 500.</summary>
     public Func<string, Dictionary<string, object?>?> UserInfo { get; set; } = token => new() { ["sub"] = "unknown" };
 
+    /// <summary>Access tokens the userinfo endpoint answers 401 (<c>invalid_token</c>): revoked at the provider.</summary>
+    public Func<string, bool> UserInfoRevoked { get; set; } = _ => false;
+
     /// <summary>When set, the discovery document has no <c>userinfo_endpoint</c>.</summary>
     public bool NoUserinfoEndpoint { get; set; }
 
@@ -317,6 +320,13 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     {
         var token = request.Headers.Authorization?.Parameter ?? "";
         UserInfoRequests.Enqueue(token);
+        if (UserInfoRevoked(token))
+        {
+            var refused = new HttpResponseMessage(HttpStatusCode.Unauthorized);
+            refused.Headers.WwwAuthenticate.ParseAdd("Bearer error=\"invalid_token\"");
+            return refused;
+        }
+
         return UserInfo(token) is { } claims ? Json(HttpStatusCode.OK, claims) : new HttpResponseMessage(HttpStatusCode.InternalServerError);
     }
 

@@ -151,7 +151,7 @@ const provider = new Provider(ISSUER, {
 });
 
 // Stats for tests ("exactly one refresh reached the provider"). DELETE /__stats resets.
-const freshStats = () => ({ token: {}, registration: 0, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
+const freshStats = () => ({ token: {}, registration: 0, userinfo: 0, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
 let stats = freshStats();
 // Tests make the token endpoint slow (PUT /__token-delay?ms=3000) to show that a refresh lease is renewed.
 let tokenDelayMs = 0;
@@ -163,12 +163,36 @@ let refuseCodes = 0;
 let consentScopes = null;
 provider.on('end_session.success', () => { stats.end_session += 1; });
 provider.on('registration_create.success', () => { stats.registration += 1; });
+// Administrator action (dev/test only): POST /__revoke-account?account=<login> revokes everything the user was given —
+// every grant with its access and refresh tokens and codes, and every provider session — as an administrator
+// revoking a user's access would. The user's next refresh gets invalid_grant, userinfo with their tokens a 401.
+const grantsByAccount = new Map();
+const sessionsByAccount = new Map();
+const remember = (map, account, id) => { if (account && id) map.set(account, new Set([...(map.get(account) ?? []), id])); };
+provider.on('grant.saved', (grant) => remember(grantsByAccount, grant.accountId, grant.jti));
+provider.on('session.saved', (session) => remember(sessionsByAccount, session.accountId, session.jti));
+async function revokeAccount(account) {
+  const grants = [...(grantsByAccount.get(account) ?? [])];
+  const sessions = [...(sessionsByAccount.get(account) ?? [])];
+  for (const grantId of grants) {
+    await Promise.all([provider.AccessToken, provider.RefreshToken, provider.AuthorizationCode].map((m) => m.revokeByGrantId(grantId)));
+    await provider.Grant.adapter.destroy(grantId);
+  }
+  for (const id of sessions) await provider.Session.adapter.destroy(id);
+  grantsByAccount.delete(account);
+  sessionsByAccount.delete(account);
+  return { account, grants: grants.length, sessions: sessions.length };
+}
 provider.on('backchannel.success', () => { stats.backchannel_logout.success += 1; });
 provider.on('backchannel.error', (ctx, err) => { stats.backchannel_logout.error += 1; console.error(`backchannel.error: ${err.message}`); });
 provider.use(async (ctx, next) => {
   if (ctx.path === '/__stats') {
     if (ctx.method === 'DELETE') stats = freshStats();
     ctx.body = stats;
+    return;
+  }
+  if (ctx.path === '/__revoke-account' && ctx.method === 'POST') {
+    ctx.body = await revokeAccount(ctx.query.account ?? '');
     return;
   }
   if (ctx.path === '/__token-delay') {
@@ -209,6 +233,7 @@ provider.use(async (ctx, next) => {
         ctx.body = { error: 'invalid_grant', error_description: 'grant request is invalid (voided by /__refuse-codes)' };
       }
     }
+    if (ctx.path === '/me') stats.userinfo += 1;
     if (ctx.method === 'POST' && ctx.path === '/token/revocation') stats.revocation += 1;
     if (ctx.method === 'POST' && ctx.path === '/token/introspection') stats.introspection += 1;
   }

@@ -44,8 +44,8 @@ internal static class ConfigurationLoader
         var options = new ForwardAuthOptions
         {
             ProviderUrl = ProviderSettings.ProviderUrl(r),
-            ClientId = ClientCredential(r, "clientID"),
-            ClientSecret = ClientCredential(r, "clientSecret"),
+            ClientId = ClientSetting(r, "clientID"),
+            ClientSecret = ClientSetting(r, "clientSecret"),
             TokenEndpointAuth = r.Choice("tokenEndpointAuthMethod",
                 ("client_secret_basic", TokenEndpointAuth.ClientSecretBasic),
                 ("client_secret_post", TokenEndpointAuth.ClientSecretPost)),
@@ -131,7 +131,7 @@ internal static class ConfigurationLoader
     }
 
     // Required unless the client registers itself (dynamicClientRegistration.enabled with an empty clientID).
-    private static string ClientCredential(SettingReader r, string path) =>
+    private static string ClientSetting(SettingReader r, string path) =>
         r.Boolean("dynamicClientRegistration.enabled") && r.Text("clientID").Length == 0 ? r.Text(path) : Required(r, path);
 
     private static string Required(SettingReader r, string path)

@@ -18,9 +18,9 @@ internal sealed class LoginCookie(ForwardAuthOptions options)
     /// <summary>How long a login may stay pending: the cookie's Max-Age and the oldest <see cref="PendingLogin.CreatedAt"/> accepted.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(10);
 
-    // ~1,400 bytes of payload become ~1.9 KB of cookie with the envelope and base64; a longer return URL loses its
+    // 1,000 bytes of payload become at most ~1.4 KB of cookie with the envelope and base64; a longer return URL loses its
     // query, then its path (the login still completes, on the origin's root).
-    internal const int MaxPayloadBytes = 1400;
+    internal const int MaxPayloadBytes = 1000;
     private static readonly byte[] AssociatedData = "forwardauth-login-cookie"u8.ToArray();
     private readonly KeyRing _keys = new(options.SessionEncryptionKeys, "login-cookie");
 

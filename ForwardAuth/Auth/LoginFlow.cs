@@ -163,7 +163,7 @@ internal sealed class LoginFlow(
             // fresh login usually succeeds where a 403 would be a dead end. Once only: the new record says so.
             Log.LoginRetriedAfterRefusedCode(logger, loginId);
             metrics.LoginsFailed.WithLabels("code_refused_retried").Inc();
-            var restarted = await BeginAsync(record.RedirectUri, record.ReturnUrl, seeOther: false, challenged: false, retried: true, requestHeaders: null, cancellationToken)
+            var restarted = await BeginAsync(record.RedirectUri, record.ReturnTo, seeOther: false, challenged: false, retried: true, requestHeaders: null, cancellationToken)
                 .ConfigureAwait(false);
             return restarted with { StaleBindingCookies = [bindingCookieName] };
         }
@@ -249,7 +249,7 @@ internal sealed class LoginFlow(
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
         metrics.LoginsCompleted.Inc();
-        return new AuthOutcome.SignedIn(cookie, record.ReturnUrl, bindingCookieName);
+        return new AuthOutcome.SignedIn(cookie, record.ReturnTo, bindingCookieName);
     }
 
     /// <summary>

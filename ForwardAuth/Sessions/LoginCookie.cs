@@ -36,12 +36,12 @@ internal sealed class LoginCookie(ForwardAuthOptions options)
     public string Seal(PendingLogin login)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(login, SessionJsonContext.Default.PendingLogin);
-        if (json.Length > MaxPayloadBytes && Uri.TryCreate(login.ReturnUrl, UriKind.Absolute, out var target))
+        if (json.Length > MaxPayloadBytes && Uri.TryCreate(login.ReturnTo, UriKind.Absolute, out var target))
         {
-            json = JsonSerializer.SerializeToUtf8Bytes(login with { ReturnUrl = target.GetLeftPart(UriPartial.Path) }, SessionJsonContext.Default.PendingLogin);
+            json = JsonSerializer.SerializeToUtf8Bytes(login with { ReturnTo = target.GetLeftPart(UriPartial.Path) }, SessionJsonContext.Default.PendingLogin);
             if (json.Length > MaxPayloadBytes)
             {
-                json = JsonSerializer.SerializeToUtf8Bytes(login with { ReturnUrl = target.GetLeftPart(UriPartial.Authority) + "/" }, SessionJsonContext.Default.PendingLogin);
+                json = JsonSerializer.SerializeToUtf8Bytes(login with { ReturnTo = target.GetLeftPart(UriPartial.Authority) + "/" }, SessionJsonContext.Default.PendingLogin);
             }
         }
 
@@ -82,7 +82,7 @@ internal sealed record PendingLogin(
     [property: JsonPropertyName("s")] string State,
     [property: JsonPropertyName("n")] string Nonce,
     [property: JsonPropertyName("v")] string CodeVerifier,
-    [property: JsonPropertyName("r")] string ReturnUrl,
+    [property: JsonPropertyName("r")] string ReturnTo,
     [property: JsonPropertyName("u")] string RedirectUri,
     [property: JsonPropertyName("c")] long CreatedAt,
     [property: JsonPropertyName("t")] bool Retried = false);

@@ -128,7 +128,7 @@ internal sealed class LoginFlow(
 
         // Exactly once across all replicas: the only store write of a login, and only now, for what is left of its life.
         var remaining = LoginCookie.Lifetime - age;
-        switch (await replay.TryUseOnceAsync("state:" + state, remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
+        switch (await replay.TryUseStateOnceAsync(state, remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
         {
             case SingleUse.Replayed:
                 metrics.ReplayRejections.WithLabels("state").Inc();

@@ -125,7 +125,7 @@ internal static class HostingExtensions
         services.AddSingleton<Revocations>();
         services.AddSingleton<SessionIndexes>();
         services.AddSingleton<SessionStore>();
-        services.AddSingleton<LoginStore>();
+        services.AddSingleton<LoginCookie>();
         services.AddSingleton<ReplayGuard>();
         services.AddSingleton<RegulationStore>();
         services.AddSingleton<Regulator>();

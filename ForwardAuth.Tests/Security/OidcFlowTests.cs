@@ -146,17 +146,39 @@ public class OidcFlowTests
     }
 
     [Test]
-    public async Task Callback_LoginRecordExpired_403()
+    public async Task Callback_LoginCookieGone_403()
     {
         using var client = new ForwardAuthClient();
         var login = await StartAsync(client);
         var callbackUri = await client.ProviderRoundTripAsync(login.AuthorizeUrl, "alice");
-        var admin = await Redis.AdminAsync();
-        Assert.That(await admin.KeyDeleteAsync("fa-test:login:" + ForwardAuth.Sessions.StoreKeys.Hash(login.State)), Is.True, "the record is where we expect it");
+        Assert.That(await Redis.KeysAsync("fa-test:login:*"), Is.Empty, "the pending login is in no store record");
+        var binding = client.Cookies.Keys.Single(k => k.StartsWith("_forwardauth_login_", StringComparison.Ordinal));
+        Assert.That(client.Cookies.TryRemove(binding, out _), Is.True, "the browser dropped the 10-minute login cookie");
 
         using var callback = await client.AuthAsync(B, "GET", callbackUri, ForwardAuthClient.Navigation);
 
-        await AssertRefusedAsync(client, callback, "the 10-minute login record is gone");
+        await AssertRefusedAsync(client, callback, "the 10-minute login cookie is gone");
+    }
+
+    [Test]
+    public async Task Callback_LoginCookieTampered_403AndTheStateNotSpent()
+    {
+        using var client = new ForwardAuthClient();
+        var login = await StartAsync(client);
+        var callbackUri = await client.ProviderRoundTripAsync(login.AuthorizeUrl, "alice");
+        var binding = client.Cookies.Keys.Single(k => k.StartsWith("_forwardauth_login_", StringComparison.Ordinal));
+        var genuine = client.Cookies[binding];
+        client.Cookies[binding] = genuine[..40] + (genuine[40] == 'A' ? 'B' : 'A') + genuine[41..];
+
+        using var callback = await client.AuthAsync(B, "GET", callbackUri, ForwardAuthClient.Navigation);
+        var page = await callback.Content.ReadAsStringAsync();
+        client.Cookies[binding] = genuine;
+        using var legit = await client.AuthAsync(A, "GET", callbackUri, ForwardAuthClient.Navigation);
+
+        Assert.That((int)callback.StatusCode, Is.EqualTo(403));
+        Assert.That(page, Does.Contain("this login has expired or was already used"), "as a state nobody issued");
+        Assert.That(legit.StatusCode, Is.EqualTo(HttpStatusCode.Found), "the genuine cookie still completes the login");
+        Assert.That(client.Cookies, Does.ContainKey(SessionCookieName));
     }
 
     [Test]

@@ -42,12 +42,15 @@ internal abstract record AuthOutcome
 
     /// <summary>
     /// A login was started: send the browser to <paramref name="AuthorizeUrl"/> (303 after a form post) with the cookie
-    /// that binds this login to it. <paramref name="Challenged"/> when it answers a request for a protected page.
+    /// that carries this login, sealed, and binds it to the browser. <paramref name="Challenged"/> when it answers a request for a protected page.
     /// </summary>
     public sealed record LoginRedirect(
         string AuthorizeUrl, string BindingCookieName, string BindingValue, TimeSpan BindingLifetime, bool SeeOther, bool Challenged) : AuthOutcome
     {
         public override string? DecisionLabel => Challenged ? "challenge" : null;
+
+        /// <summary>Older login cookies to expire with this answer (the bound on pending logins per browser, a spent login).</summary>
+        public IReadOnlyList<string> StaleBindingCookies { get; init; } = [];
     }
 
     /// <summary>The callback made a session: set its cookie, drop the login's binding cookie, go back where the user was.</summary>

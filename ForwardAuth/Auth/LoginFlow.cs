@@ -1,6 +1,5 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
-using System.Text;
 using ForwardAuth.Configuration;
 using ForwardAuth.Oidc;
 using ForwardAuth.Observability;
@@ -9,12 +8,12 @@ using ForwardAuth.Sessions;
 namespace ForwardAuth.Auth;
 
 /// <summary>
-/// The authorization code flow with PKCE S256, <c>state</c> and <c>nonce</c>. Each attempt is its own record in the
-/// shared store, bound to the starting browser by a per-login cookie, and consumed exactly once by whichever replica
-/// receives the callback.
+/// The authorization code flow with PKCE S256, <c>state</c> and <c>nonce</c>. Each attempt travels sealed in its own
+/// per-login cookie (<see cref="LoginCookie"/>): starting a login writes nothing to the shared store. The callback opens
+/// the cookie of its <c>state</c> and consumes the state exactly once across all replicas with a single-use marker.
 /// </summary>
 internal sealed class LoginFlow(
-    LoginStore logins,
+    LoginCookie loginCookies,
     SessionStore sessions,
     ReplayGuard replay,
     Regulator regulation,
@@ -27,7 +26,7 @@ internal sealed class LoginFlow(
     ForwardAuthMetrics metrics,
     ILogger<LoginFlow> logger)
 {
-    public string BindingCookiePrefix => options.CookiePrefix + "login_";
+    public string BindingCookiePrefix => loginCookies.NamePrefix;
 
     public string RedirectUriFor(string origin) => options.AbsoluteCallbackUrl?.AbsoluteUri ?? origin + options.CallbackPath;
 
@@ -37,24 +36,38 @@ internal sealed class LoginFlow(
 
     /// <summary>The login path (<c>/oauth2/start?rd=</c>): a login whose return URL obeys the open-redirect rules.</summary>
     public Task<AuthOutcome> StartFromRdAsync(AuthRequest request, CancellationToken cancellationToken) =>
-        StartAsync(request.Origin, ReturnUrl.FromRd(request.Origin, request.QueryValue("rd"), options.CookieDomain), seeOther: false, challenged: false, cancellationToken);
+        StartAsync(request.Origin, ReturnUrl.FromRd(request.Origin, request.QueryValue("rd"), options.CookieDomain), seeOther: false, challenged: false, cancellationToken, request.Headers);
 
-    public Task<AuthOutcome> StartAsync(string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken) =>
-        BeginAsync(RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false, cancellationToken);
+    /// <param name="requestHeaders">
+    /// The starting request's headers: the login cookies it already carries, of which the oldest are expired so that a
+    /// browser holds at most <see cref="PendingLoginCookies.Max"/>.
+    /// </param>
+    public async Task<AuthOutcome> StartAsync(
+        string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken, IHeaderDictionary? requestHeaders = null) =>
+        await BeginAsync(RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false, requestHeaders, cancellationToken).ConfigureAwait(false);
 
-    private async Task<AuthOutcome> BeginAsync(
-        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, CancellationToken cancellationToken)
+    private async Task<AuthOutcome.LoginRedirect> BeginAsync(
+        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, IHeaderDictionary? requestHeaders, CancellationToken cancellationToken)
     {
-        var binding = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var state = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var pkce = Pkce.Create();
-        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow(), retried);
-        var state = await logins.CreateAsync(record, cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow();
+        var sealedLogin = loginCookies.Seal(new PendingLogin(state, nonce, pkce.Verifier, returnUrl, redirectUri, now.ToUnixTimeMilliseconds(), retried));
         var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
-        var loginId = LoginStore.IdOf(state);
+        var loginId = LoginCookie.IdOf(state);
+        var stale = requestHeaders is null ? [] : PendingLoginCookies.Stale(requestHeaders, loginCookies, now);
+        if (stale.Count > 0)
+        {
+            Log.PendingLoginCookiesExpired(logger, stale.Count, loginId);
+        }
+
         Log.LoginStarted(logger, new Uri(redirectUri).Authority, loginId);
         metrics.LoginsStarted.Inc();
-        return new AuthOutcome.LoginRedirect(authorizeUrl, BindingCookiePrefix + loginId, binding, LoginStore.Lifetime, seeOther, challenged);
+        return new AuthOutcome.LoginRedirect(authorizeUrl, loginCookies.NameFor(state), sealedLogin, LoginCookie.Lifetime, seeOther, challenged)
+        {
+            StaleBindingCookies = stale,
+        };
     }
 
     /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>
@@ -86,26 +99,45 @@ internal sealed class LoginFlow(
     private async Task<AuthOutcome> CompleteAsync(
         string state, string? code, string? providerError, Func<string, string?> readCookie, LoginDevice device, CancellationToken cancellationToken)
     {
-        var loginId = LoginStore.IdOf(state);
-        var bindingCookieName = BindingCookiePrefix + loginId;
-        var pending = await logins.PeekAsync(state, cancellationToken).ConfigureAwait(false);
-        if (pending is null)
+        var loginId = LoginCookie.IdOf(state);
+        var bindingCookieName = loginCookies.NameFor(state);
+
+        // The login lives only in the cookie of the browser that started it: without it, this browser never started
+        // it, or it expired (the browser dropped the cookie), or it was used (the callback cleared the cookie).
+        var value = readCookie(bindingCookieName);
+        if (string.IsNullOrEmpty(value))
+        {
+            return Fail(403, "unknown_state", "this login has expired or was already used, or was started in another browser", bindingCookieName);
+        }
+
+        // Tampered, sealed by another deployment's key, or past its 10 minutes: as a state nobody issued.
+        var record = loginCookies.TryOpen(value);
+        var now = time.GetUtcNow();
+        var age = record is null ? TimeSpan.MaxValue : now - DateTimeOffset.FromUnixTimeMilliseconds(record.CreatedAt);
+        if (record is null || age > LoginCookie.Lifetime || age < -TokenValidator.ClockSkew)
         {
             return Fail(403, "unknown_state", "this login has expired or was already used", bindingCookieName);
         }
 
-        // Bound to the browser that started it: checked before the state is consumed, so a stolen state cannot burn it.
-        var binding = readCookie(bindingCookieName);
-        if (binding is null || !FixedTimeEquals(StoreKeys.Hash(binding), pending.BindingHash))
+        // A cookie of another login of ours under this login's name: checked before the state is consumed, so a stolen
+        // state cannot burn the login of the browser that started it.
+        if (!LoginCookie.IsFor(record, state))
         {
             return Fail(403, "other_browser", "this login was started in another browser", bindingCookieName);
         }
 
-        var record = await logins.ConsumeAsync(state, cancellationToken).ConfigureAwait(false);
-        if (record is null || !FixedTimeEquals(record.BindingHash, pending.BindingHash))
+        // Exactly once across all replicas: the only store write of a login, and only now, for what is left of its life.
+        var remaining = LoginCookie.Lifetime - age;
+        switch (await replay.TryUseStateOnceAsync(state, remaining > TimeSpan.FromSeconds(1) ? remaining : TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false))
         {
-            metrics.ReplayRejections.WithLabels("state").Inc();
-            return Fail(403, "state_replay", "this login was already used", bindingCookieName);
+            case SingleUse.Replayed:
+                metrics.ReplayRejections.WithLabels("state").Inc();
+                return Fail(403, "state_replay", "this login was already used", bindingCookieName);
+            case SingleUse.CannotGuarantee:
+                const string reason = "the login state's single use cannot be guaranteed while the shared store is unreachable (replayProtection: closed)";
+                Log.StoreUnavailable(logger, "callback", reason);
+                metrics.LoginsFailed.WithLabels("store_unavailable").Inc();
+                return new AuthOutcome.TryAgainLater(reason);
         }
 
         if (!string.IsNullOrEmpty(providerError))
@@ -122,7 +154,7 @@ internal sealed class LoginFlow(
     }
 
     private async Task<AuthOutcome> FinishAsync(
-        string code, LoginRecord record, string loginId, string bindingCookieName, LoginDevice device, CancellationToken cancellationToken)
+        string code, PendingLogin record, string loginId, string bindingCookieName, LoginDevice device, CancellationToken cancellationToken)
     {
         var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
         if (response.IsError && response.Error == "invalid_grant" && !record.Retried)
@@ -131,8 +163,9 @@ internal sealed class LoginFlow(
             // fresh login usually succeeds where a 403 would be a dead end. Once only: the new record says so.
             Log.LoginRetriedAfterRefusedCode(logger, loginId);
             metrics.LoginsFailed.WithLabels("code_refused_retried").Inc();
-            return await BeginAsync(record.RedirectUri, record.ReturnUrl, seeOther: false, challenged: false, retried: true, cancellationToken)
+            var restarted = await BeginAsync(record.RedirectUri, record.ReturnTo, seeOther: false, challenged: false, retried: true, requestHeaders: null, cancellationToken)
                 .ConfigureAwait(false);
+            return restarted with { StaleBindingCookies = [bindingCookieName] };
         }
 
         if (response.IsError || string.IsNullOrEmpty(response.IdentityToken))
@@ -218,7 +251,7 @@ internal sealed class LoginFlow(
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
         metrics.LoginsCompleted.Inc();
-        return new AuthOutcome.SignedIn(cookie, record.ReturnUrl, bindingCookieName);
+        return new AuthOutcome.SignedIn(cookie, record.ReturnTo, bindingCookieName);
     }
 
     /// <summary>
@@ -245,9 +278,6 @@ internal sealed class LoginFlow(
         metrics.LoginsFailed.WithLabels(code).Inc();
         return new AuthOutcome.SignInFailed(status, reason, bindingCookieName) { Code = code };
     }
-
-    private static bool FixedTimeEquals(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
     // Provider error codes are echoed to the user: keep them short and printable.
     private static string Printable(string s) => new(s.Where(c => c is >= ' ' and < (char)127 and not '<' and not '>' and not '&').Take(100).ToArray());

@@ -159,7 +159,8 @@ internal sealed class RequestVerifier(
                 ReturnUrl.For(request.Origin, request.PathAndQuery),
                 seeOther: kind == ChallengeKind.RedirectSeeOther,
                 challenged: true,
-                cancellationToken).ConfigureAwait(false),
+                cancellationToken,
+                request.Headers).ConfigureAwait(false),
         };
 
     private AuthOutcome Decide(

@@ -26,6 +26,7 @@ internal sealed partial class ResilientCacheBackend
                 if (health.Healthy)
                 {
                     _breaker.OnSuccess(probe);
+                    ReplayLeftovers();
                 }
                 else if (health.FirstConnectPending)
                 {
@@ -47,6 +48,19 @@ internal sealed partial class ResilientCacheBackend
     /// Once the first connection is made: writes that fell back to memory while it was being made (never counted by the
     /// breaker, so no transition replays them) are replayed now, unless the breaker is not closed (its own close will).
     /// </summary>
+    /// <summary>
+    /// Redis answers, the circuit is closed, and writes are still journalled: a replay that failed without the breaker
+    /// ever opening (writes that fell back while the first connection was pending, then a failed replay right after it)
+    /// has no transition left to retry it, so a healthy probe does.
+    /// </summary>
+    private void ReplayLeftovers()
+    {
+        if (_journal.Count > 0 && _breaker.State == CircuitState.Closed && LastReplay.IsCompleted)
+        {
+            LastReplay = ReplayAsync();
+        }
+    }
+
     public void OnFirstConnected()
     {
         if (_journal.Count > 0 && _breaker.State == CircuitState.Closed)

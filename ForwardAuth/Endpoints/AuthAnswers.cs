@@ -52,6 +52,11 @@ internal static class AuthAnswers
                 return Responses.Json(response, StatusCodes.Status401Unauthorized, required.InvalidToken ? "invalid_token" : "unauthorized", required.Reason);
 
             case AuthOutcome.LoginRedirect redirect:
+                foreach (var stale in redirect.StaleBindingCookies)
+                {
+                    AuthCookies.Clear(response, request, options, stale);
+                }
+
                 AuthCookies.Set(response, request, options, redirect.BindingCookieName, redirect.BindingValue, redirect.BindingLifetime);
                 Responses.Redirect(response, redirect.SeeOther ? StatusCodes.Status303SeeOther : StatusCodes.Status302Found, redirect.AuthorizeUrl);
                 return Task.CompletedTask;

@@ -136,6 +136,9 @@ internal static partial class Log
     [LoggerMessage(216, LogLevel.Warning, "scopes: the provider's discovery does not list {Dropped} in scopes_supported ({Supported}); not requested (remove them from scopes, or check the provider)")]
     public static partial void ScopesNotSupported(ILogger logger, string dropped, string supported);
 
+    [LoggerMessage(230, LogLevel.Debug, "Login {LoginId}: the browser carried too many pending logins; the {Count} oldest login cookie(s) expired with this answer")]
+    public static partial void PendingLoginCookiesExpired(ILogger logger, int count, string loginId);
+
     [LoggerMessage(214, LogLevel.Information, "Login {LoginId}: the provider refused the code (invalid_grant); starting the login once more")]
     public static partial void LoginRetriedAfterRefusedCode(ILogger logger, string loginId);
 

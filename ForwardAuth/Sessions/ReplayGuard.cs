@@ -21,7 +21,7 @@ internal enum SingleUse
 }
 
 /// <summary>
-/// Single-use markers (ID-token and logout-token <c>jti</c>): the first use across all replicas wins, every later one
+/// Single-use markers (login <c>state</c>, ID-token and logout-token <c>jti</c>): the first use across all replicas wins, every later one
 /// is a replay. While the shared store is unreachable, <c>replayProtection: local</c> decides from this replica's
 /// memory and <c>closed</c> answers <see cref="SingleUse.CannotGuarantee"/>.
 /// </summary>
@@ -32,9 +32,21 @@ internal sealed class ReplayGuard(ICacheBackend cache, ForwardAuthOptions option
     private readonly Guarantee _guarantee = options.ReplayProtection == ReplayProtection.Closed ? Guarantee.AcrossReplicas : Guarantee.BestEffort;
 
     /// <summary>Records the use of <paramref name="id"/> for <paramref name="ttl"/> and says whether it was the first.</summary>
-    public async Task<SingleUse> TryUseOnceAsync(string id, TimeSpan ttl, CancellationToken cancellationToken)
+    public Task<SingleUse> TryUseOnceAsync(string id, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryUseOnceAsync(id, ttl, _guarantee, cancellationToken);
+
+    /// <summary>
+    /// Consumes a login's <c>state</c> (its marker is the one store write of a login before its session). As any marker
+    /// under <c>replayProtection</c>, except with <c>disableReplayDetection</c>: then no ID-token marker follows, and the
+    /// state stays single-use from this replica's memory during an outage, as the pending-login record did when it
+    /// lived in the store (a replay elsewhere meets the provider's single-use code).
+    /// </summary>
+    public Task<SingleUse> TryUseStateOnceAsync(string state, TimeSpan ttl, CancellationToken cancellationToken) =>
+        TryUseOnceAsync("state:" + state, ttl, options.DisableReplayDetection ? Guarantee.BestEffort : _guarantee, cancellationToken);
+
+    private async Task<SingleUse> TryUseOnceAsync(string id, TimeSpan ttl, Guarantee guarantee, CancellationToken cancellationToken)
     {
-        switch (await cache.AddIfAbsentAsync(StoreKeys.For(StoreKeys.Once, id), Marker, ttl, _guarantee, cancellationToken).ConfigureAwait(false))
+        switch (await cache.AddIfAbsentAsync(StoreKeys.For(StoreKeys.Once, id), Marker, ttl, guarantee, cancellationToken).ConfigureAwait(false))
         {
             case AddResult.Added:
                 return SingleUse.First;

@@ -93,19 +93,9 @@ internal sealed record CookiePayload(
     public UserIdentity Identity => new(Subject, Identifier ?? Subject, Email, PreferredUsername, Groups, NoClaimValues);
 }
 
-/// <summary>A pending login, keyed by a hash of its <c>state</c>; bound to the browser by a hash of its binding cookie.</summary>
-internal sealed record LoginRecord(
-    string Nonce,
-    string CodeVerifier,
-    string ReturnUrl,
-    string RedirectUri,
-    string BindingHash,
-    DateTimeOffset CreatedAt,
-    bool Retried = false);
-
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionRecord))]
 [JsonSerializable(typeof(FlatIdentityRecord))]
 [JsonSerializable(typeof(CookiePayload))]
-[JsonSerializable(typeof(LoginRecord))]
+[JsonSerializable(typeof(PendingLogin))]
 internal sealed partial class SessionJsonContext : JsonSerializerContext;

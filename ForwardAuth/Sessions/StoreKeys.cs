@@ -11,7 +11,6 @@ namespace ForwardAuth.Sessions;
 internal static class StoreKeys
 {
     public const string Session = "session";
-    public const string Login = "login";
     public const string Once = "once";
     public const string Lease = "lease";
     public const string Revoked = "revoked";

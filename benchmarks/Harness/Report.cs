@@ -25,7 +25,7 @@ internal static class Report
         new("cookie-hybrid", "/auth with a session cookie, hybrid mode (warm L1)", "`REDIS_CACHE_MODE=hybrid`: the record comes from the local L1 after the warm-up"),
         new("bearer-jwt", "/auth with a bearer JWT (warm JWKS)", "hybrid; `Authorization: Bearer <RS256 access token>`, `AUDIENCE` the provider's resource; every token seen in the warm-up"),
         new("denied-403", "/auth, signed in but denied (403)", "hybrid; session cookies of users in no group, forwardAuth address `/auth?allowedRolesAndGroups=admins`"),
-        new("unauthenticated-302", "/auth without credentials, browser navigation (302 + login record write)", "hybrid; each answer writes a pending-login record to Redis and sets its binding cookie"),
+        new("unauthenticated-302", "/auth without credentials, browser navigation (302, login sealed in its cookie)", "hybrid; each answer seals the pending login into its per-login cookie and writes nothing to Redis"),
         new("login-callback", "Login callback throughput", "hybrid; driver loop (not wrk): 16 callbacks in flight, each with its own pending login and authorization code"),
         new("redis-down-breaker-open", "Redis stopped, circuit breaker open", "redis mode; its Redis killed, the breaker opened, sessions decided from the memory fallback and sealed cookies"),
         new("refresh-single-flight", "100 parallel requests at token expiry (refresh single-flight)", "two replicas (redis mode), provider tokens living 4 s; 100 requests with one session sent at once after expiry"),

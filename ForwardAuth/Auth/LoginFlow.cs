@@ -212,6 +212,7 @@ internal sealed class LoginFlow(
             IdTokenExpiresAt = new DateTimeOffset(idToken.ValidTo, TimeSpan.Zero),
             TokensIssuedAt = now,
             LastSeenAt = now,
+            LoginId = options.Sso is null ? null : SessionStore.NewLoginId(),
         };
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);

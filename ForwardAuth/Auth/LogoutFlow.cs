@@ -32,6 +32,11 @@ internal sealed class LogoutFlow(
             idToken = session.Record.IdToken;
             // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
             await sessions.EndAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
+            if (session.Record.LoginId is { } loginId)
+            {
+                // Single sign-on: the whole login ends, on every domain it reached (markers on every replica).
+                Log.SsoLoginEnded(logger, loginId, await sessions.EndLoginAsync(loginId, cancellationToken).ConfigureAwait(false));
+            }
 
             if (session.Record.RefreshToken is { } refreshToken
                 && await protocol.RevokeRefreshTokenAsync(refreshToken, cancellationToken).ConfigureAwait(false) is { } revokeError)

@@ -37,6 +37,10 @@ internal static class SettingsCatalogue
         new("enableFrontchannelLogout", SettingKind.Boolean, "false", "Serve OIDC Front-Channel Logout 1.0 at `frontchannelLogoutURL`: the provider's logout page loads it with `iss` and `sid`, and every session of that `sid` ends (on every replica) when `iss` is the provider's issuer."),
         new("frontchannelLogoutURL", SettingKind.Text, "/oauth2/frontchannel-logout", "Path of the front-channel logout endpoint (GET in the provider's iframe), served when `enableFrontchannelLogout`."),
 
+        // One login across domains (README, "Single sign-on across domains")
+        new("authURL", SettingKind.Text, "", "Absolute base URL of the auth host (e.g. `https://auth.example.net`) whose `/oauth2/sso` and callback the proxy routes to ForwardAuth. With `ssoDomains`: a browser without a session on a host under those domains is sent there and comes back with a one-time ticket (single use, 30 s, bound to the host) redeemed at `/oauth2/ticket`, without a provider round trip when the auth host holds a session. Set both or neither."),
+        new("ssoDomains", SettingKind.List, "", "Domains whose hosts join the one login (`example.org,example.com`; a domain covers its subdomains). A target outside them never receives a ticket. Requires `authURL`."),
+
         // Sessions and cookies
         new("sessionEncryptionKey", SettingKind.List, null, "Session key(s), each at least 32 characters. Several (comma-separated): the first encrypts, all decrypt.", Secret: true),
         new("cookieDomain", SettingKind.Text, "", "Domain attribute of the session cookie (empty: host-only cookie)."),

@@ -25,6 +25,13 @@ internal static class EndpointMappings
         app.Map(options.LogoutPath, LoginEndpoints.LogoutAsync);
         app.Map(options.LoginPath, LoginEndpoints.StartAsync);
 
+        // Single sign-on across domains: the auth host's ticket issuer, and the ticket path of joining hosts.
+        if (options.Sso is not null)
+        {
+            app.MapGet(SsoOptions.IssuePath, LoginEndpoints.SsoIssueAsync);
+            app.MapGet(SsoOptions.TicketPath, LoginEndpoints.SsoTicketAsync);
+        }
+
         // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
         app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
 

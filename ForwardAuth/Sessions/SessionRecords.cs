@@ -23,9 +23,15 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
     private readonly ConcurrentDictionary<string, OpenedRecord> _opened = new(StringComparer.Ordinal);
 
     /// <summary>The record of a handle, and whether an older key sealed it (null when absent or not ours).</summary>
-    public async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadAsync(string handle, CancellationToken cancellationToken)
+    public Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadAsync(string handle, CancellationToken cancellationToken) =>
+        LoadByKeyAsync(KeyOf(handle), cancellationToken);
+
+    /// <summary>The record of a session known by its handle's hash (an index member, a ticket's login).</summary>
+    public Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
+        LoadByKeyAsync(StoreKeys.ForHash(StoreKeys.Session, handleHash), cancellationToken);
+
+    private async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadByKeyAsync(string key, CancellationToken cancellationToken)
     {
-        var key = KeyOf(handle);
         var sealedRecord = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (sealedRecord is null)
         {

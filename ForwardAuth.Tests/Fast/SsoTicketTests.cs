@@ -53,7 +53,7 @@ public class SsoTicketTests
         SendAsync(stack, onOrigin ?? ticketUrl.GetLeftPart(UriPartial.Authority), ticketUrl.PathAndQuery, cookieHeader);
 
     private static double Tickets(FastStack stack, string result) =>
-        stack.Services.GetRequiredService<ForwardAuthMetrics>().SsoTickets.WithLabels(result).Value;
+        stack.Services.GetRequiredService<ForwardAuthMetrics>().SsoTicketResults.WithLabels(result).Value;
 
     [Test]
     public async Task Challenge_OnJoiningHost_RedirectsToAuthHostWithTheStateHashAndSetsTheStateCookie()

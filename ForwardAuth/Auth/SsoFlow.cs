@@ -78,7 +78,7 @@ internal sealed class SsoFlow(
         var ticket = await tickets.CreateAsync(
             new SsoTicketRecord(targetOrigin, stateHash, StoreKeys.Hash(session.Handle), record.LoginId!, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         Log.SsoTicketIssued(logger, targetOrigin, record.Identity.Identifier, record.LoginId!);
-        metrics.SsoTickets.WithLabels("issued").Inc();
+        metrics.SsoTicketResults.WithLabels("issued").Inc();
         return new AuthOutcome.Redirect(targetOrigin + SsoOptions.TicketPath + "?ticket=" + ticket + "&rd=" + Uri.EscapeDataString(target.AbsoluteUri));
     }
 
@@ -130,7 +130,7 @@ internal sealed class SsoFlow(
         var now = time.GetUtcNow();
         var cookie = await sessions.CreateAsync(source with { IssuedAt = now, LastSeenAt = now }, cancellationToken).ConfigureAwait(false);
         Log.SsoSessionJoined(logger, source.Identity.Identifier, request.Origin, taken.LoginId);
-        metrics.SsoTickets.WithLabels("redeemed").Inc();
+        metrics.SsoTicketResults.WithLabels("redeemed").Inc();
         return new AuthOutcome.SignedIn(cookie, ReturnTo(request.Origin, origin, request.QueryValue("rd")), stateCookieName);
     }
 
@@ -155,14 +155,14 @@ internal sealed class SsoFlow(
     private AuthOutcome.SignInFailed NotIssued(int status, string result, string reason)
     {
         Log.SsoTicketNotIssued(logger, reason);
-        metrics.SsoTickets.WithLabels(result).Inc();
+        metrics.SsoTicketResults.WithLabels(result).Inc();
         return new AuthOutcome.SignInFailed(status, reason, null) { Code = "sso_" + result };
     }
 
     private AuthOutcome.SignInFailed Refused(AuthRequest request, int status, string result, string reason, string? stateCookieName)
     {
         Log.SsoTicketRefused(logger, request.Origin, reason);
-        metrics.SsoTickets.WithLabels(result).Inc();
+        metrics.SsoTicketResults.WithLabels(result).Inc();
         return new AuthOutcome.SignInFailed(status, reason, stateCookieName) { Code = "sso_" + result };
     }
 

@@ -39,7 +39,7 @@ internal sealed class ForwardAuthMetrics
             new CounterConfiguration { LabelNames = ["kind"] });
         ReplayRejections = factory.CreateCounter("forwardauth_replay_rejections_total", "Single-use artefacts presented again, by artefact.",
             new CounterConfiguration { LabelNames = ["artefact"] });
-        SsoTickets = factory.CreateCounter("forwardauth_sso_tickets_total",
+        SsoTicketResults = factory.CreateCounter("forwardauth_sso_tickets_total",
             "Single sign-on tickets, by result (issued, target_refused, redeemed, unknown, other_origin, other_browser, login_ended).",
             new CounterConfiguration { LabelNames = ["result"] });
         BearerRejections = factory.CreateCounter("forwardauth_bearer_rejections_total", "Bearer tokens refused.");
@@ -81,7 +81,7 @@ internal sealed class ForwardAuthMetrics
     public Counter Refreshes { get; }
     public Counter Logouts { get; }
     public Counter ReplayRejections { get; }
-    public Counter SsoTickets { get; }
+    public Counter SsoTicketResults { get; }
     public Counter BearerRejections { get; }
     public Counter RegulationFailures { get; }
     public Counter RegulationBans { get; }

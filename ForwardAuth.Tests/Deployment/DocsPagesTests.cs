@@ -75,7 +75,7 @@ public partial class DocsPagesTests
     [Test]
     public void Readme_TraefikExample_IsAValidMiddlewareAndARouterThatUsesIt()
     {
-        var block = Blocks(Page("README.md"), "yaml").Single();
+        var block = Blocks(Page("README.md"), "yaml").Single(b => b.Contains("kind: Middleware", StringComparison.Ordinal));
         ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README Traefik example");
         var manifests = ManifestSet.FromYaml("README.md", block);
         var middleware = manifests.Single("Middleware");
@@ -86,6 +86,25 @@ public partial class DocsPagesTests
         Assert.That(middleware.Items("spec.forwardAuth.addAuthCookiesToResponse").Select(h => h.GetValue<string>()), Is.EqualTo(new[] { "_forwardauth_session" }));
         Assert.That(route.Items("spec.routes").SelectMany(r => r.Items("middlewares")).Select(m => m.Text("name")), Is.EqualTo(new[] { middleware.Name() }));
         Assert.That(route.Text("metadata.namespace"), Is.EqualTo(middleware.Text("metadata.namespace")), "Traefik looks a Middleware up in the route's namespace");
+    }
+
+    [Test]
+    public void Readme_SingleSignOnExample_AuthHostStraightToForwardAuth_AppHostBehindTheMiddleware()
+    {
+        var readme = Page("README.md");
+        var section = readme[readme.IndexOf("## Single sign-on across domains", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", 5, StringComparison.Ordinal)];
+        var block = Blocks(section, "yaml").Single(b => b.Contains("kind: IngressRoute", StringComparison.Ordinal));
+        ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README single sign-on example");
+        var routes = Yaml.ReadDocuments(block).Where(d => d.Kind() == "IngressRoute").ToList();
+        var main = Blocks(readme, "yaml").Single(b => b.Contains("kind: Middleware", StringComparison.Ordinal));
+
+        Assert.That(routes, Has.Count.EqualTo(2));
+        Assert.That(routes[0].Items("spec.routes").SelectMany(r => r.Items("middlewares")), Is.Empty, "the auth host reaches ForwardAuth itself");
+        Assert.That(routes[0].Items("spec.routes").SelectMany(r => r.Items("services")).Select(s => s.Text("name")), Is.EqualTo(new[] { "forwardauth" }));
+        Assert.That(routes[1].Items("spec.routes").SelectMany(r => r.Items("middlewares")).Select(m => m.Text("name")),
+            Is.EqualTo(new[] { ManifestSet.FromYaml("README.md", main).Single("Middleware").Name() }), "the app host keeps the Middleware");
+        Assert.That(routes[1].Text("metadata.namespace"), Is.EqualTo(ManifestSet.FromYaml("README.md", main).Single("Middleware").Text("metadata.namespace")));
     }
 
     [Test]

@@ -212,6 +212,26 @@ public class SsoAcrossDomainsTests
     }
 
     [Test]
+    public async Task Browser_SignedInOnAppOne_OpensAppTwoOnAnotherDomain_WithoutTheProvider()
+    {
+        using var browser = new HeadlessChromium("--host-resolver-rules=MAP *.test 127.0.0.1");
+        var driver = browser.Driver;
+        driver.Navigate().GoToUrl(AppOne + "/one?from=browser");
+        browser.LogInAtProvider(_provider.Issuer, "alice");
+        browser.WaitFor(d => d.Url == AppOne + "/one?from=browser", "back on app one after the login on the auth host");
+        var authorizations = await _provider.AuthorizationCountAsync();
+
+        driver.Navigate().GoToUrl(AppTwo + "/two?from=browser");
+        browser.WaitFor(d => d.Url == AppTwo + "/two?from=browser", "app two, through the auth host's ticket");
+
+        var text = driver.FindElement(OpenQA.Selenium.By.TagName("body")).Text;
+        var echoed = JsonDocument.Parse(text[text.IndexOf('{', StringComparison.Ordinal)..]).RootElement;
+        Assert.That(echoed.GetProperty("X-Forwarded-User").GetString(), Is.EqualTo("alice@example.com"));
+        Assert.That(await _provider.AuthorizationCountAsync(), Is.EqualTo(authorizations), "no authorization request for the second domain");
+        Assert.That(driver.Manage().Cookies.GetCookieNamed("_forwardauth_session"), Is.Not.Null.And.Property("IsHttpOnly").True, "app two's own cookie");
+    }
+
+    [Test]
     public async Task ReplayedTicket_Refused()
     {
         using var http = await SignedInOnAppOneAsync();

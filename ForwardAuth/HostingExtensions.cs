@@ -84,6 +84,16 @@ internal static class HostingExtensions
             Log.PkceAlwaysOn(startupLogger);
         }
 
+        if (options.Sso is { } sso)
+        {
+            Log.SsoConfigured(startupLogger, sso.AuthOrigin, string.Join(',', sso.Domains));
+            var uncovered = sso.Domains.Where(d => options.CookieDomain.Length > 0 && !SsoOptions.IsUnder(d, options.CookieDomain)).ToList();
+            if (uncovered.Count > 0)
+            {
+                Log.SsoCookieDomainNarrow(startupLogger, options.CookieDomain, string.Join(',', uncovered));
+            }
+        }
+
         if (options.PluginRateLimit is { } rateLimit)
         {
             Log.PluginRateLimitIgnored(startupLogger, rateLimit, options.Regulation.MaxRetries);
@@ -126,10 +136,12 @@ internal static class HostingExtensions
         services.AddSingleton<SessionIndexes>();
         services.AddSingleton<SessionStore>();
         services.AddSingleton<LoginCookie>();
+        services.AddSingleton<SsoTickets>();
         services.AddSingleton<ReplayGuard>();
         services.AddSingleton<RegulationStore>();
         services.AddSingleton<Regulator>();
         services.AddSingleton<LoginFlow>();
+        services.AddSingleton<SsoFlow>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<CheckLeases>();

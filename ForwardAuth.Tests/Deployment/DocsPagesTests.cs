@@ -75,9 +75,7 @@ public partial class DocsPagesTests
     [Test]
     public void Readme_TraefikExample_IsAValidMiddlewareAndARouterThatUsesIt()
     {
-        var blocks = Blocks(Page("README.md"), "yaml").ToList();
-        Assert.That(blocks, Has.Count.EqualTo(2), "the Traefik example, and the My sessions router");
-        var block = blocks[0];
+        var block = Blocks(Page("README.md"), "yaml").Single(b => b.Contains("kind: Middleware", StringComparison.Ordinal));
         ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README Traefik example");
         var manifests = ManifestSet.FromYaml("README.md", block);
         var middleware = manifests.Single("Middleware");
@@ -93,13 +91,32 @@ public partial class DocsPagesTests
     [Test]
     public void Readme_MySessionsRouter_IsValid_AndSendsThePathToForwardAuthItself()
     {
-        var block = Blocks(Page("README.md"), "yaml").ToList()[1];
+        var block = Blocks(Page("README.md"), "yaml").Single(b => b.Contains("PathPrefix(`/oauth2/sessions`)", StringComparison.Ordinal));
         ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README My sessions router");
         var route = ManifestSet.FromYaml("README.md", block).Single("IngressRoute").Items("spec.routes").Single();
 
         Assert.That(route.Text("match"), Does.Contain("PathPrefix(`/oauth2/sessions`)").And.Contain("Host(`app.example.com`)"));
         Assert.That(route.Items("services").Single().Text("name"), Is.EqualTo("forwardauth"), "served by ForwardAuth, not the app");
         Assert.That(route.At("middlewares"), Is.Null, "the page authenticates its own cookie");
+    }
+
+    [Test]
+    public void Readme_SingleSignOnExample_AuthHostStraightToForwardAuth_AppHostBehindTheMiddleware()
+    {
+        var readme = Page("README.md");
+        var section = readme[readme.IndexOf("## Single sign-on across domains", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", 5, StringComparison.Ordinal)];
+        var block = Blocks(section, "yaml").Single(b => b.Contains("kind: IngressRoute", StringComparison.Ordinal));
+        ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README single sign-on example");
+        var routes = Yaml.ReadDocuments(block).Where(d => d.Kind() == "IngressRoute").ToList();
+        var main = Blocks(readme, "yaml").Single(b => b.Contains("kind: Middleware", StringComparison.Ordinal));
+
+        Assert.That(routes, Has.Count.EqualTo(2));
+        Assert.That(routes[0].Items("spec.routes").SelectMany(r => r.Items("middlewares")), Is.Empty, "the auth host reaches ForwardAuth itself");
+        Assert.That(routes[0].Items("spec.routes").SelectMany(r => r.Items("services")).Select(s => s.Text("name")), Is.EqualTo(new[] { "forwardauth" }));
+        Assert.That(routes[1].Items("spec.routes").SelectMany(r => r.Items("middlewares")).Select(m => m.Text("name")),
+            Is.EqualTo(new[] { ManifestSet.FromYaml("README.md", main).Single("Middleware").Name() }), "the app host keeps the Middleware");
+        Assert.That(routes[1].Text("metadata.namespace"), Is.EqualTo(ManifestSet.FromYaml("README.md", main).Single("Middleware").Text("metadata.namespace")));
     }
 
     [Test]

@@ -43,21 +43,35 @@ internal sealed class CaddyProxy : IAsyncDisposable
     /// </summary>
     public static Task<CaddyProxy> StartAsync(PortReservation port, string siteBody) => StartOnAsync(port.Port, siteBody, port.Release);
 
-    private static async Task<CaddyProxy> StartOnAsync(int port, string siteBody, Action? release)
+    private static Task<CaddyProxy> StartOnAsync(int port, string siteBody, Action? release) =>
+        StartSitesOnAsync(port, new Dictionary<string, string> { ["127.0.0.1"] = siteBody }, release);
+
+    /// <summary>
+    /// Caddy serving several host names on one held port, each with its own site body (Caddy picks the site by the
+    /// <c>Host</c> header; clients connect to 127.0.0.1 whatever the name).
+    /// </summary>
+    public static Task<CaddyProxy> StartSitesAsync(PortReservation port, IReadOnlyDictionary<string, string> siteBodies) =>
+        StartSitesOnAsync(port.Port, siteBodies, port.Release);
+
+    private static async Task<CaddyProxy> StartSitesOnAsync(int port, IReadOnlyDictionary<string, string> siteBodies, Action? release)
     {
         var directory = TestPaths.NewTempDirectory("caddy");
         var caddyfile = Path.Combine(directory, "Caddyfile");
+        var sites = string.Concat(siteBodies.Select(site => $$"""
+            http://{{site.Key}}:{{port}} {
+                route {
+            {{site.Value}}
+                }
+            }
+
+            """));
         await File.WriteAllTextAsync(caddyfile, $$"""
             {
                 admin off
                 auto_https off
                 storage file_system {{directory}}
             }
-            http://127.0.0.1:{{port}} {
-                route {
-            {{siteBody}}
-                }
-            }
+            {{sites}}
             """);
         var env = new Dictionary<string, string> { ["HOME"] = directory, ["XDG_DATA_HOME"] = directory, ["XDG_CONFIG_HOME"] = directory };
         release?.Invoke();

@@ -9,7 +9,8 @@ internal sealed class HeadlessChromium : IDisposable
 {
     private readonly string _profile = TestPaths.NewTempDirectory("chromium");
 
-    public HeadlessChromium()
+    /// <param name="arguments">Extra command-line switches (e.g. <c>--host-resolver-rules=MAP *.test 127.0.0.1</c>).</param>
+    public HeadlessChromium(params string[] arguments)
     {
         TestPaths.RequireExecutable("chromedriver");
         var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(TestPaths.RequireExecutable("chromedriver"))!, "chromedriver");
@@ -19,6 +20,7 @@ internal sealed class HeadlessChromium : IDisposable
         options.AddArguments(
             "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync", "--user-data-dir=" + _profile);
+        options.AddArguments(arguments);
         Driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
         Driver.Manage().Timeouts().PageLoad = TimeSpan.FromSeconds(30);
     }

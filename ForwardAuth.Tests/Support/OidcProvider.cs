@@ -192,6 +192,9 @@ internal sealed class OidcProvider : IAsyncDisposable
     /// <summary>How many token requests of a grant type the provider answered so far.</summary>
     public async Task<int> GrantCountAsync(string grantType) => (int?)(await StatsAsync())["token"]?[grantType] ?? 0;
 
+    /// <summary>How many authorization requests (GET <c>/auth</c>: a browser sent to log in) the provider received so far.</summary>
+    public async Task<int> AuthorizationCountAsync() => (int?)(await StatsAsync())["authorization"] ?? 0;
+
     public async Task<int> RevocationCountAsync() => (int?)(await StatsAsync())["revocation"] ?? 0;
 
     public async Task<int> BackchannelSuccessCountAsync() => (int?)(await StatsAsync())["backchannel_logout"]?["success"] ?? 0;

@@ -6,7 +6,7 @@ namespace ForwardAuth.Auth;
 /// One forward-auth exchange, top to bottom: the login callback, the logout and the login start live on the protected
 /// host's own paths (the proxy sends them through <c>/auth</c> like any request); everything else is a decision.
 /// </summary>
-internal sealed class AuthExchange(RequestVerifier verifier, LoginFlow login, LogoutFlow logout, ForwardAuthOptions options)
+internal sealed class AuthExchange(RequestVerifier verifier, LoginFlow login, LogoutFlow logout, SsoFlow sso, ForwardAuthOptions options)
 {
     public Task<AuthOutcome> HandleAsync(AuthRequest request, PolicyRules route, CancellationToken cancellationToken)
     {
@@ -19,6 +19,12 @@ internal sealed class AuthExchange(RequestVerifier verifier, LoginFlow login, Lo
         if (request.Path == options.LogoutPath)
         {
             return logout.LogoutAsync(request, cancellationToken);
+        }
+
+        // Single sign-on: the ticket from the auth host is redeemed on the joining host's own path.
+        if (options.Sso is not null && request.Path == SsoOptions.TicketPath)
+        {
+            return sso.RedeemAsync(request, cancellationToken);
         }
 
         if (request.Path == options.LoginPath)

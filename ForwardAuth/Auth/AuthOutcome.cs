@@ -68,6 +68,12 @@ internal abstract record AuthOutcome
         public string Code { get; init; } = "";
     }
 
+    /// <summary>Send the browser on (302) and nothing else: the auth host's answer with a single sign-on ticket.</summary>
+    public sealed record Redirect(string Url) : AuthOutcome
+    {
+        public override string? DecisionLabel => null;
+    }
+
     /// <summary>The session ended: clear its cookie and send the browser on (the provider's end-session endpoint).</summary>
     public sealed record SignedOut(string RedirectUrl) : AuthOutcome
     {

@@ -247,6 +247,7 @@ internal sealed class LoginFlow(
             LastSeenAt = now,
             Browser = device.Browser,
             LoginAddress = device.Address,
+            LoginId = options.Sso is null ? null : SessionStore.NewLoginId(),
         };
         var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);

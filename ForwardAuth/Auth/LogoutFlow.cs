@@ -31,6 +31,12 @@ internal sealed class LogoutFlow(
         {
             idToken = session.Record.IdToken;
             await EndSessionAsync(StoreKeys.Hash(session.Handle), session.Record, cancellationToken).ConfigureAwait(false);
+            if (session.Record.LoginId is { } loginId)
+            {
+                // Single sign-on: the whole login ends, on every domain it reached (markers on every replica).
+                Log.SsoLoginEnded(logger, loginId, await sessions.EndLoginAsync(loginId, cancellationToken).ConfigureAwait(false));
+            }
+
             Log.LoggedOut(logger, session.Record.Identity.Identifier);
             metrics.Logouts.WithLabels("rp").Inc();
         }

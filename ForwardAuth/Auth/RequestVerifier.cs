@@ -17,6 +17,7 @@ internal sealed class RequestVerifier(
     SessionRefresher refresher,
     SessionChecks checks,
     LoginFlow login,
+    SsoFlow sso,
     Regulator regulation,
     ForwardAuthOptions options,
     ForwardAuthMetrics metrics,
@@ -154,6 +155,8 @@ internal sealed class RequestVerifier(
         (startLogins ? RequestClassifier.ChallengeFor(request.Method, request.Headers) : ChallengeKind.Unauthorized) switch
         {
             ChallengeKind.Unauthorized => new AuthOutcome.LoginRequired(reason, InvalidToken: false, login.LoginUrlFor(request)),
+            // Single sign-on: a joining host asks the auth host first, which may hold the login already.
+            var kind when sso.Joins(request) => sso.RedirectToAuthHost(request, seeOther: kind == ChallengeKind.RedirectSeeOther),
             var kind => await login.StartAsync(
                 request.Origin,
                 ReturnUrl.For(request.Origin, request.PathAndQuery),

@@ -70,6 +70,7 @@ internal static class ConfigurationLoader
             BackchannelLogoutPath = LocalPath(r, "backchannelLogoutURL"),
             EnableFrontchannelLogout = r.Boolean("enableFrontchannelLogout"),
             FrontchannelLogoutPath = LocalPath(r, "frontchannelLogoutURL"),
+            Sso = SsoOptions.Read(r),
             SessionEncryptionKeys = EncryptionKeys(r),
             CookieDomain = r.Text("cookieDomain").TrimStart('.'),
             CookiePrefix = CookiePrefix(r),

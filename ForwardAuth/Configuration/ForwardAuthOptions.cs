@@ -38,6 +38,9 @@ internal sealed record ForwardAuthOptions
     public required string PostLogoutRedirectUri { get; init; }
     public required string BackchannelLogoutPath { get; init; }
     public bool EnableFrontchannelLogout { get; init; }
+
+    /// <summary>One login across domains (<c>authURL</c> + <c>ssoDomains</c>); null when off.</summary>
+    public SsoOptions? Sso { get; init; }
     public required string FrontchannelLogoutPath { get; init; }
 
     public required IReadOnlyList<string> SessionEncryptionKeys { get; init; }

@@ -62,6 +62,10 @@ internal static class SettingsCatalogue
         new("dynamicClientRegistration.clientMetadata.default_max_age", SettingKind.Integer, "", "Default maximum authentication age (seconds) the provider applies.", Min: 0, Max: 31_536_000),
         new("dynamicClientRegistration.clientMetadata.require_auth_time", SettingKind.Boolean, "false", "Ask the provider to always put `auth_time` into ID tokens."),
 
+        // One login across domains (README, "Single sign-on across domains")
+        new("authURL", SettingKind.Text, "", "Absolute base URL of the auth host (e.g. `https://auth.example.net`) whose `/oauth2/sso` and callback the proxy routes to ForwardAuth. With `ssoDomains`: a browser without a session on a host under those domains is sent there and comes back with a one-time ticket (single use, 30 s, bound to the host) redeemed at `/oauth2/ticket`, without a provider round trip when the auth host holds a session. Set both or neither."),
+        new("ssoDomains", SettingKind.List, "", "Domains whose hosts join the one login (`example.org,example.com`; a domain covers its subdomains). A target outside them never receives a ticket. Requires `authURL`."),
+
         // Sessions and cookies
         new("sessionEncryptionKey", SettingKind.List, null, "Session key(s), each at least 32 characters. Several (comma-separated): the first encrypts, all decrypt.", Secret: true),
         new("cookieDomain", SettingKind.Text, "", "Domain attribute of the session cookie (empty: host-only cookie)."),

@@ -78,6 +78,10 @@ internal static class AuthAnswers
             case AuthOutcome.TooManyAttempts banned:
                 return TooManyAttempts(response, banned, bannedStatus);
 
+            case AuthOutcome.Redirect redirect:
+                Responses.Redirect(response, StatusCodes.Status302Found, redirect.Url);
+                return Task.CompletedTask;
+
             case AuthOutcome.SignedOut signedOut:
                 AuthCookies.Clear(response, request, options, sessionCookie);
                 Responses.Redirect(response, StatusCodes.Status302Found, signedOut.RedirectUrl);

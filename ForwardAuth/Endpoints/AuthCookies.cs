@@ -5,7 +5,7 @@ namespace ForwardAuth.Endpoints;
 /// <summary>
 /// Writes ForwardAuth's cookies: <c>HttpOnly</c>, <c>SameSite=Lax</c> (sent on the provider's top-level redirect back),
 /// <c>Path=/</c>, <c>Secure</c> unless the original request was plain http (and <c>forceHTTPS</c> is off), domain from
-/// <c>cookieDomain</c>.
+/// <c>cookieDomain</c> (with <c>ssoDomains</c>, only on hosts under it: another domain's cookies are host-only).
 /// </summary>
 internal static class AuthCookies
 {
@@ -19,13 +19,17 @@ internal static class AuthCookies
         response.Cookies.Append(name, "", cookie);
     }
 
+    // The host without its port ("[::1]" keeps its brackets).
+    private static string HostName(string host) =>
+        host.LastIndexOf(':') is var colon && colon > 0 && !host.EndsWith(']') ? host[..colon] : host;
+
     private static CookieOptions Options(ForwardedRequest request, ForwardAuthOptions options, TimeSpan maxAge) => new()
     {
         HttpOnly = true,
         Secure = request.Proto == "https",
         SameSite = SameSiteMode.Lax,
         Path = "/",
-        Domain = options.CookieDomain.Length > 0 ? options.CookieDomain : null,
+        Domain = options.CookieDomain.Length > 0 && (options.Sso is null || SsoOptions.IsUnder(HostName(request.Host), options.CookieDomain)) ? options.CookieDomain : null,
         MaxAge = maxAge,
         IsEssential = true,
     };

@@ -29,6 +29,13 @@ internal static class EndpointMappings
         app.MapMethods(MySessionsEndpoint.Path, ["GET", "HEAD"], MySessionsEndpoint.ListAsync);
         app.MapPost(MySessionsEndpoint.Path, MySessionsEndpoint.RevokeAsync).DisableAntiforgery();
 
+        // Single sign-on across domains: the auth host's ticket issuer, and the ticket path of joining hosts.
+        if (options.Sso is not null)
+        {
+            app.MapGet(SsoOptions.IssuePath, LoginEndpoints.SsoIssueAsync);
+            app.MapGet(SsoOptions.TicketPath, LoginEndpoints.SsoTicketAsync);
+        }
+
         // Called by the provider itself, server to server: route it to ForwardAuth directly, not through forwardAuth.
         app.MapPost(options.BackchannelLogoutPath, BackchannelLogoutEndpoint.HandleAsync).DisableAntiforgery();
 

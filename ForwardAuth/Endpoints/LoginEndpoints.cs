@@ -19,6 +19,14 @@ internal static class LoginEndpoints
     public static Task StartAsync(HttpContext context, [FromServices] ForwardAuthOptions options, [FromServices] LoginFlow login) =>
         AnswerAsync(context, options, login.StartFromRdAsync);
 
+    /// <summary>Single sign-on on the auth host: a ticket for <c>?rd=</c>, or a login here first.</summary>
+    public static Task SsoIssueAsync(HttpContext context, [FromServices] ForwardAuthOptions options, [FromServices] SsoFlow sso) =>
+        AnswerAsync(context, options, sso.IssueAsync);
+
+    /// <summary>Single sign-on on a joining host routed straight to ForwardAuth: redeems a ticket.</summary>
+    public static Task SsoTicketAsync(HttpContext context, [FromServices] ForwardAuthOptions options, [FromServices] SsoFlow sso) =>
+        AnswerAsync(context, options, sso.RedeemAsync);
+
     private static async Task AnswerAsync(HttpContext context, ForwardAuthOptions options, Func<AuthRequest, CancellationToken, Task<AuthOutcome>> flow)
     {
         var request = ForwardedRequest.FromDirect(context.Request, options, out var error);

@@ -44,6 +44,9 @@ internal sealed class ForwardAuthMetrics
             "Sessions ended by their user on the My sessions page, by kind (one, all: all but the current one).", new CounterConfiguration { LabelNames = ["kind"] });
         ReplayRejections = factory.CreateCounter("forwardauth_replay_rejections_total", "Single-use artefacts presented again, by artefact.",
             new CounterConfiguration { LabelNames = ["artefact"] });
+        SsoTicketResults = factory.CreateCounter("forwardauth_sso_tickets_total",
+            "Single sign-on tickets, by result (issued, target_refused, redeemed, unknown, other_origin, other_browser, login_ended).",
+            new CounterConfiguration { LabelNames = ["result"] });
         BearerRejections = factory.CreateCounter("forwardauth_bearer_rejections_total", "Bearer tokens refused.");
         RegulationFailures = factory.CreateCounter("forwardauth_regulation_failures_total",
             "Invalid credentials counted by regulation, by kind (bearer, cookie, state).", new CounterConfiguration { LabelNames = ["kind"] });
@@ -85,6 +88,7 @@ internal sealed class ForwardAuthMetrics
     public Counter Logouts { get; }
     public Counter SessionRevocations { get; }
     public Counter ReplayRejections { get; }
+    public Counter SsoTicketResults { get; }
     public Counter BearerRejections { get; }
     public Counter RegulationFailures { get; }
     public Counter RegulationBans { get; }

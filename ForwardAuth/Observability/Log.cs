@@ -161,6 +161,28 @@ internal static partial class Log
     [LoggerMessage(249, LogLevel.Debug, "Session check sweep: {Due} of {Tracked} session(s) seen on this replica due, {Dropped} no longer tracked")]
     public static partial void SessionCheckSwept(ILogger logger, int due, int tracked, int dropped);
 
+    // 260-266: single sign-on across domains (authURL, ssoDomains). Hosts, origins and login ids only: never a ticket.
+    [LoggerMessage(260, LogLevel.Information, "Single sign-on: {Host} has no session; sent to the auth host {AuthOrigin}")]
+    public static partial void SsoSentToAuthHost(ILogger logger, string host, string authOrigin);
+
+    [LoggerMessage(261, LogLevel.Information, "Single sign-on: ticket issued for {TargetOrigin} to {User} (login {LoginId})")]
+    public static partial void SsoTicketIssued(ILogger logger, string targetOrigin, string user, string loginId);
+
+    [LoggerMessage(262, LogLevel.Warning, "Single sign-on: no ticket issued: {Reason}")]
+    public static partial void SsoTicketNotIssued(ILogger logger, string reason);
+
+    [LoggerMessage(263, LogLevel.Warning, "Single sign-on: ticket refused on {Origin}: {Reason}")]
+    public static partial void SsoTicketRefused(ILogger logger, string origin, string reason);
+
+    [LoggerMessage(264, LogLevel.Information, "Single sign-on: {User} joined {Origin} (login {LoginId})")]
+    public static partial void SsoSessionJoined(ILogger logger, string user, string origin, string loginId);
+
+    [LoggerMessage(265, LogLevel.Information, "Logout ended the whole login {LoginId}: {Count} sessions across domains")]
+    public static partial void SsoLoginEnded(ILogger logger, string loginId, int count);
+
+    [LoggerMessage(266, LogLevel.Information, "Single sign-on: the auth host has no session; login started there for {TargetOrigin}")]
+    public static partial void SsoLoginOnAuthHost(ILogger logger, string targetOrigin);
+
     // 3xx: requests
     [LoggerMessage(300, LogLevel.Debug, "Bearer token refused: {Reason}")]
     public static partial void BearerRejected(ILogger logger, string reason);
@@ -202,6 +224,12 @@ internal static partial class Log
 
     [LoggerMessage(405, LogLevel.Information, "enablePKCE is false: ignored, every login uses PKCE (S256)")]
     public static partial void PkceAlwaysOn(ILogger logger);
+
+    [LoggerMessage(413, LogLevel.Information, "Single sign-on across domains: auth host {AuthOrigin}, domains {Domains}")]
+    public static partial void SsoConfigured(ILogger logger, string authOrigin, string domains);
+
+    [LoggerMessage(414, LogLevel.Warning, "Single sign-on: cookieDomain {CookieDomain} does not cover {Domains}; their cookies are host-only")]
+    public static partial void SsoCookieDomainNarrow(ILogger logger, string cookieDomain, string domains);
 
     // A traefikoidc plugin key ForwardAuth does not implement: named with what to use instead (never its value).
     [LoggerMessage(406, LogLevel.Warning, "traefikoidc plugin key {Key} ({Source}) has no effect in ForwardAuth: {Instead}")]

@@ -22,18 +22,26 @@ internal sealed class SessionIndexes(ICacheBackend cache)
     public Task<IReadOnlyCollection<string>> OfSubjectAsync(string subject, CancellationToken cancellationToken) =>
         cache.SetMembersAsync(KeyOf("sub", subject), cancellationToken);
 
+    /// <summary>Adds a session to its login's index (single sign-on: every session made from one login).</summary>
+    public Task AddToLoginAsync(string handleHash, string loginId, TimeSpan ttl, CancellationToken cancellationToken) =>
+        cache.SetAddAsync(KeyOf("login", loginId), handleHash, ttl, cancellationToken);
+
+    /// <summary>Ends (<paramref name="end"/>) every session of a login, then drops its index. Returns how many.</summary>
+    public Task<int> EndLoginAsync(string loginId, Func<string, Task> end, CancellationToken cancellationToken) =>
+        EndMembersAsync(KeyOf("login", loginId), end, cancellationToken);
+
     /// <summary>
     /// Ends (<paramref name="end"/>) every session of a provider session (<paramref name="sid"/>) or, without one, of a
     /// user (<paramref name="subject"/>), then drops the index. Returns how many were ended.
     /// </summary>
-    public async Task<int> EndAllAsync(string? sid, string? subject, Func<string, Task> end, CancellationToken cancellationToken)
+    public Task<int> EndAllAsync(string? sid, string? subject, Func<string, Task> end, CancellationToken cancellationToken)
     {
         var key = !string.IsNullOrEmpty(sid) ? KeyOf("sid", sid) : !string.IsNullOrEmpty(subject) ? KeyOf("sub", subject) : null;
-        if (key is null)
-        {
-            return 0;
-        }
+        return key is null ? Task.FromResult(0) : EndMembersAsync(key, end, cancellationToken);
+    }
 
+    private async Task<int> EndMembersAsync(string key, Func<string, Task> end, CancellationToken cancellationToken)
+    {
         var members = await cache.SetMembersAsync(key, cancellationToken).ConfigureAwait(false);
         foreach (var handleHash in members)
         {

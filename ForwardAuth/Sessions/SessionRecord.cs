@@ -40,6 +40,12 @@ internal sealed record SessionRecord
     public string? LoginAddress { get; init; }
 
     public bool Adopted { get; init; }
+
+    /// <summary>
+    /// The login this session belongs to (single sign-on across domains: the auth host's session and every session a
+    /// ticket made from it share it, and a logout on any of them ends all). Null without <c>ssoDomains</c>.
+    /// </summary>
+    public string? LoginId { get; init; }
 }
 
 /// <summary>
@@ -93,9 +99,17 @@ internal sealed record CookiePayload(
     public UserIdentity Identity => new(Subject, Identifier ?? Subject, Email, PreferredUsername, Groups, NoClaimValues);
 }
 
+/// <summary>
+/// A single sign-on ticket's record, keyed by a hash of the ticket: the origin it may be redeemed on, the hash of the
+/// state whose cookie the redeeming browser must hold, and the login (the auth host's session, by its handle hash)
+/// whose identity the new session takes. Never a token.
+/// </summary>
+internal sealed record SsoTicketRecord(string TargetOrigin, string StateHash, string SourceHandleHash, string LoginId, DateTimeOffset CreatedAt);
+
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionRecord))]
 [JsonSerializable(typeof(FlatIdentityRecord))]
 [JsonSerializable(typeof(CookiePayload))]
 [JsonSerializable(typeof(PendingLogin))]
+[JsonSerializable(typeof(SsoTicketRecord))]
 internal sealed partial class SessionJsonContext : JsonSerializerContext;

@@ -27,8 +27,12 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
         LoadByKeyAsync(KeyOf(handle), cancellationToken);
 
     /// <summary>The record of a handle known only by its hash (a member of a session index); null when absent or not ours.</summary>
-    public async Task<SessionRecord?> LoadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
+    public async Task<SessionRecord?> RecordByHashAsync(string handleHash, CancellationToken cancellationToken) =>
         (await LoadByKeyAsync(StoreKeys.ForHash(StoreKeys.Session, handleHash), cancellationToken).ConfigureAwait(false))?.Record;
+
+    /// <summary>The record of a session known by its handle's hash (an index member, a ticket's login).</summary>
+    public Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
+        LoadByKeyAsync(StoreKeys.ForHash(StoreKeys.Session, handleHash), cancellationToken);
 
     private async Task<(SessionRecord Record, bool SealedWithOldKey)?> LoadByKeyAsync(string key, CancellationToken cancellationToken)
     {

@@ -55,6 +55,11 @@ internal sealed class SessionStore(
         await records.WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
         await indexes.AddAsync(StoreKeys.Hash(handle), record.Sid, record.Identity.Subject, record.ExpiresAt - time.GetUtcNow(), cancellationToken)
             .ConfigureAwait(false);
+        if (record.LoginId is { } loginId)
+        {
+            await indexes.AddToLoginAsync(StoreKeys.Hash(handle), loginId, record.ExpiresAt - time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+
         return cookie.Seal(CookiePayload.For(handle, record.Identity, record.IssuedAt, record.ExpiresAt));
     }
 
@@ -124,6 +129,36 @@ internal sealed class SessionStore(
     public async Task<SessionRecord?> ReloadAsync(string handle, CancellationToken cancellationToken) =>
         await records.LoadAsync(handle, cancellationToken).ConfigureAwait(false) is { } found && found.Record.ExpiresAt > time.GetUtcNow() ? found.Record : null;
 
+    /// <summary>The current record of a session known by its handle's hash (null when it ended or expired).</summary>
+    public async Task<SessionRecord?> ReloadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
+        await records.LoadByHashAsync(handleHash, cancellationToken).ConfigureAwait(false) is { } found && found.Record.ExpiresAt > time.GetUtcNow()
+            ? found.Record
+            : null;
+
+    /// <summary>
+    /// Gives a session made before single sign-on was configured a login id (written to its record and the login's
+    /// index), so that the sessions a ticket makes from it end with it. Returns the record as stored.
+    /// </summary>
+    public async Task<SessionRecord> EnsureLoginIdAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
+    {
+        if (record.LoginId is not null)
+        {
+            return record;
+        }
+
+        record = record with { LoginId = NewLoginId() };
+        await UpdateAsync(handle, record, cancellationToken).ConfigureAwait(false);
+        await indexes.AddToLoginAsync(StoreKeys.Hash(handle), record.LoginId, record.ExpiresAt - time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <summary>A fresh, random login id (not a secret: it names the group of sessions in the store and in logs).</summary>
+    public static string NewLoginId() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>Ends every session of a login (single sign-on), on every replica: revocation markers, records deleted.</summary>
+    public Task<int> EndLoginAsync(string loginId, CancellationToken cancellationToken) =>
+        indexes.EndLoginAsync(loginId, handleHash => EndByHashAsync(handleHash, time.GetUtcNow() + options.SessionMaxAge, cancellationToken), cancellationToken);
+
     /// <summary>Writes a changed record (new tokens, activity) under the current key; its lifetime never grows.</summary>
     public Task UpdateAsync(string handle, SessionRecord record, CancellationToken cancellationToken) =>
         records.WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken);
@@ -163,7 +198,7 @@ internal sealed class SessionStore(
         foreach (var handleHash in await indexes.OfSubjectAsync(subject, cancellationToken).ConfigureAwait(false))
         {
             if (handleHash == currentHash
-                || await records.LoadByHashAsync(handleHash, cancellationToken).ConfigureAwait(false) is not { } record
+                || await records.RecordByHashAsync(handleHash, cancellationToken).ConfigureAwait(false) is not { } record
                 || record.ExpiresAt <= now
                 || record.Identity.Subject != subject
                 || (options.SessionIdleTimeout > TimeSpan.Zero && now - (record.LastSeenAt ?? record.IssuedAt) > options.SessionIdleTimeout)

@@ -18,6 +18,7 @@ internal static class StoreKeys
     public const string Failures = "failures";
     public const string Ban = "ban";
     public const string Registration = "registration";
+    public const string Ticket = "ticket";
 
     public static string For(string kind, string secretId) => kind + ":" + Hash(secretId);
 

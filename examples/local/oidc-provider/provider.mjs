@@ -151,7 +151,7 @@ const provider = new Provider(ISSUER, {
 });
 
 // Stats for tests ("exactly one refresh reached the provider"). DELETE /__stats resets.
-const freshStats = () => ({ token: {}, registration: 0, userinfo: 0, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
+const freshStats = () => ({ authorization: 0, token: {}, registration: 0, userinfo: 0, revocation: 0, introspection: 0, end_session: 0, client_auth_rejected: 0, backchannel_logout: { success: 0, error: 0 } });
 let stats = freshStats();
 // Tests make the token endpoint slow (PUT /__token-delay?ms=3000) to show that a refresh lease is renewed.
 let tokenDelayMs = 0;
@@ -210,6 +210,8 @@ provider.use(async (ctx, next) => {
     ctx.body = { scopes: consentScopes };
     return;
   }
+  // Authorization requests (a browser sent to log in): single sign-on tests show that a second domain needs none.
+  if (ctx.method === 'GET' && ctx.path === '/auth') stats.authorization += 1;
   if (tokenDelayMs > 0 && ctx.method === 'POST' && ctx.path === '/token') {
     await new Promise((resolve) => { setTimeout(resolve, tokenDelayMs); });
   }

@@ -117,7 +117,9 @@ internal static class HostingExtensions
         services.AddSingleton<ReplayGuard>();
         services.AddSingleton<RegulationStore>();
         services.AddSingleton<Regulator>();
+        services.AddSingleton<LoginSessions>();
         services.AddSingleton<LoginFlow>();
+        services.AddSingleton<StepUpGate>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<RequestVerifier>();

@@ -15,7 +15,7 @@ namespace ForwardAuth.Auth;
 /// </summary>
 internal sealed class LoginFlow(
     LoginStore logins,
-    SessionStore sessions,
+    LoginSessions sessions,
     ReplayGuard replay,
     Regulator regulation,
     OidcProtocol protocol,
@@ -39,22 +39,48 @@ internal sealed class LoginFlow(
     public Task<AuthOutcome> StartFromRdAsync(AuthRequest request, CancellationToken cancellationToken) =>
         StartAsync(request.Origin, ReturnUrl.FromRd(request.Origin, request.QueryValue("rd"), options.CookieDomain), seeOther: false, challenged: false, cancellationToken);
 
-    public Task<AuthOutcome> StartAsync(string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken) =>
-        BeginAsync(RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false, cancellationToken);
+    /// <param name="stepUp">A route's step-up rule: the login asks for its <c>acr_values</c>/<c>max_age</c> and is marked as a step-up.</param>
+    public Task<AuthOutcome> StartAsync(
+        string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken, StepUpRule? stepUp = null) =>
+        BeginAsync(
+            RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false,
+            stepUp is { Acr.Count: > 0 } ? stepUp.Acr : null, stepUp?.MaxAgeSeconds, cancellationToken);
 
     private async Task<AuthOutcome> BeginAsync(
-        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, CancellationToken cancellationToken)
+        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, IReadOnlyList<string>? acr, long? maxAge,
+        CancellationToken cancellationToken)
     {
         var binding = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var pkce = Pkce.Create();
-        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow(), retried);
+        var record = new LoginRecord(nonce, pkce.Verifier, returnUrl, redirectUri, StoreKeys.Hash(binding), time.GetUtcNow(), retried, acr, maxAge);
         var state = await logins.CreateAsync(record, cancellationToken).ConfigureAwait(false);
-        var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
+        var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken, StepUpParameters(acr, maxAge)).ConfigureAwait(false);
         var loginId = LoginStore.IdOf(state);
         Log.LoginStarted(logger, new Uri(redirectUri).Authority, loginId);
         metrics.LoginsStarted.Inc();
         return new AuthOutcome.LoginRedirect(authorizeUrl, BindingCookiePrefix + loginId, binding, LoginStore.Lifetime, seeOther, challenged);
+    }
+
+    private static Dictionary<string, string>? StepUpParameters(IReadOnlyList<string>? acr, long? maxAge)
+    {
+        if (acr is null && maxAge is null)
+        {
+            return null;
+        }
+
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (acr is not null)
+        {
+            parameters["acr_values"] = string.Join(' ', acr);
+        }
+
+        if (maxAge is { } seconds)
+        {
+            parameters["max_age"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return parameters;
     }
 
     /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>
@@ -118,11 +144,11 @@ internal sealed class LoginFlow(
             return Fail(400, "missing_code", "the callback has no code", bindingCookieName);
         }
 
-        return await FinishAsync(code, record, loginId, bindingCookieName, cancellationToken).ConfigureAwait(false);
+        return await FinishAsync(code, record, loginId, bindingCookieName, readCookie, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AuthOutcome> FinishAsync(
-        string code, LoginRecord record, string loginId, string bindingCookieName, CancellationToken cancellationToken)
+        string code, LoginRecord record, string loginId, string bindingCookieName, Func<string, string?> readCookie, CancellationToken cancellationToken)
     {
         var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
         if (response.IsError && response.Error == "invalid_grant" && !record.Retried)
@@ -131,7 +157,8 @@ internal sealed class LoginFlow(
             // fresh login usually succeeds where a 403 would be a dead end. Once only: the new record says so.
             Log.LoginRetriedAfterRefusedCode(logger, loginId);
             metrics.LoginsFailed.WithLabels("code_refused_retried").Inc();
-            return await BeginAsync(record.RedirectUri, record.ReturnUrl, seeOther: false, challenged: false, retried: true, cancellationToken)
+            return await BeginAsync(
+                record.RedirectUri, record.ReturnUrl, seeOther: false, challenged: false, retried: true, record.StepUpAcr, record.StepUpMaxAge, cancellationToken)
                 .ConfigureAwait(false);
         }
 
@@ -198,22 +225,8 @@ internal sealed class LoginFlow(
 
             identity = merged.Identity;
         }
-        var now = time.GetUtcNow();
-        var session = new SessionRecord
-        {
-            Identity = identity,
-            Sid = idToken.TryGetPayloadValue<string>("sid", out var sid) ? sid : null,
-            IssuedAt = now,
-            ExpiresAt = now + options.SessionMaxAge,
-            IdToken = response.IdentityToken,
-            AccessToken = response.AccessToken,
-            RefreshToken = response.RefreshToken,
-            AccessTokenExpiresAt = response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : null,
-            IdTokenExpiresAt = new DateTimeOffset(idToken.ValidTo, TimeSpan.Zero),
-            TokensIssuedAt = now,
-            LastSeenAt = now,
-        };
-        var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
+
+        var cookie = await sessions.SignInAsync(record, loginId, identity, idToken, response, readCookie, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
         metrics.LoginsCompleted.Inc();
         return new AuthOutcome.SignedIn(cookie, record.ReturnUrl, bindingCookieName);

@@ -16,6 +16,7 @@ internal sealed class RequestVerifier(
     SessionStore sessions,
     SessionRefresher refresher,
     LoginFlow login,
+    StepUpGate stepUp,
     Regulator regulation,
     ForwardAuthOptions options,
     ForwardAuthMetrics metrics,
@@ -70,7 +71,7 @@ internal sealed class RequestVerifier(
 
         return lookup switch
         {
-            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, SourceOf(found.Session), found.Session.ReissuedCookie, found.Record.IdToken),
+            SessionLookup.Found found => await DecideSessionAsync(request, found, route, startLogins, cancellationToken).ConfigureAwait(false),
             SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, startLogins, cancellationToken).ConfigureAwait(false))
                 with { Note = Note(missing.Detail, missing.Detail == "no session cookie" ? "none" : "session cookie", route) },
             _ => (await ChallengeAsync(request, "session ended by the provider", startLogins, cancellationToken).ConfigureAwait(false))
@@ -96,7 +97,26 @@ internal sealed class RequestVerifier(
             return RefuseBearer(request, "revoked by a logout", "token revoked") with { Note = Note("bearer token revoked by a logout", "bearer token", route) };
         }
 
-        return Decide(check.Identity!, bearer, route, "bearer token");
+        var decided = Decide(check.Identity!, bearer, route, "bearer token");
+        return decided is AuthOutcome.Allow && stepUp.ForBearer(request, check, route.StepUp) is { } needed
+            ? needed.Outcome with { Note = Note(needed.Reason, "bearer token", route) }
+            : decided;
+    }
+
+    // The policy first (stepping up cannot make a refused user allowed), then the route's step-up rule.
+    private async Task<AuthOutcome> DecideSessionAsync(
+        AuthRequest request, SessionLookup.Found found, PolicyRules route, bool startLogins, CancellationToken cancellationToken)
+    {
+        var source = SourceOf(found.Session);
+        var decided = Decide(found.Record.Identity, found.Record.AccessToken, route, source, found.Session.ReissuedCookie, found.Record.IdToken);
+        if (decided is not AuthOutcome.Allow || route.StepUp.IsEmpty)
+        {
+            return decided;
+        }
+
+        return await stepUp.ForSessionAsync(request, found.Record, route.StepUp, startLogins, cancellationToken).ConfigureAwait(false) is { } needed
+            ? needed.Outcome with { Note = Note(needed.Reason, source, route) }
+            : decided;
     }
 
     private AuthOutcome.LoginRequired RefuseBearer(AuthRequest request, string logged, string reason)

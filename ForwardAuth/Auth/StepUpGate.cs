@@ -28,7 +28,7 @@ internal sealed class StepUpGate(LoginFlow login, TimeProvider time, ILogger<Ste
             return (new AuthOutcome.Deny(record.Identity, refusal.Reason), "step-up refused: " + refusal.Reason);
         }
 
-        Log.StepUpRequired(logger, record.Identity.Identifier, "session", need.Description);
+        Log.StepUpNeeded(logger, record.Identity.Identifier, "session", need.Description);
         var kind = startLogins ? RequestClassifier.ChallengeFor(request.Method, request.Headers) : ChallengeKind.Unauthorized;
         if (kind == ChallengeKind.Unauthorized)
         {
@@ -67,7 +67,7 @@ internal sealed class StepUpGate(LoginFlow login, TimeProvider time, ILogger<Ste
             return null;
         }
 
-        Log.StepUpRequired(logger, check.Identity?.Identifier ?? "?", "bearer token", need.Description);
+        Log.StepUpNeeded(logger, check.Identity?.Identifier ?? "?", "bearer token", need.Description);
         return (Required(request, rule, need), "step-up required (bearer token): " + need.Description);
     }
 

@@ -122,7 +122,7 @@ internal static partial class Log
 
     // 250–254: step-up (a route's acr / maxAge rule)
     [LoggerMessage(250, LogLevel.Information, "Step-up required for {User} ({Source}): {Need}")]
-    public static partial void StepUpRequired(ILogger logger, string user, string source, string need);
+    public static partial void StepUpNeeded(ILogger logger, string user, string source, string need);
 
     [LoggerMessage(251, LogLevel.Information, "Step-up login {LoginId} completed for {User}: the same session now carries acr {Acr} and a new auth_time")]
     public static partial void StepUpSessionUpdated(ILogger logger, string user, string loginId, string acr);

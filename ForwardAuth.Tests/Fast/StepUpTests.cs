@@ -105,6 +105,32 @@ public class StepUpTests
     }
 
     [Test]
+    public async Task NoSession_StrictRoute_TheFirstLoginAlreadyAsksForTheAcrAndMaxAge()
+    {
+        await using var stack = await FastStack.StartAsync();
+
+        var outcome = await stack.NavigateAsync("/admin", route: Route("?acr=gold&maxAge=300"));
+
+        var query = AuthorizeQuery(outcome);
+        Assert.That(query["acr_values"], Is.EqualTo("gold"));
+        Assert.That(query["max_age"], Is.EqualTo("300"));
+        Assert.That(AuthorizeQuery(await stack.NavigateAsync("/")), Does.Not.ContainKey("acr_values"));
+    }
+
+    [Test]
+    public async Task NoSession_StrictRoute_ProviderGivesAWeakerAcr_ForbiddenNotALoop()
+    {
+        await using var stack = await FastStack.StartAsync();
+        var strict = Route("?acr=gold");
+        var redirect = (AuthOutcome.LoginRedirect)await stack.NavigateAsync("/admin", route: strict);
+
+        var signedIn = (AuthOutcome.SignedIn)await CompleteAsync(stack, redirect, null, "alice", "silver", stack.Provider.Now);
+
+        Assert.That(((AuthOutcome.Deny)await stack.NavigateAsync("/admin", signedIn.SessionCookie, strict)).Reason, Does.StartWith("provider did not satisfy acr gold"));
+        Assert.That(await stack.NavigateAsync("/", signedIn.SessionCookie), Is.InstanceOf<AuthOutcome.Allow>());
+    }
+
+    [Test]
     public async Task Session_WithoutARule_UnaffectedByItsAcr()
     {
         await using var stack = await FastStack.StartAsync();

@@ -72,9 +72,9 @@ internal sealed class RequestVerifier(
         return lookup switch
         {
             SessionLookup.Found found => await DecideSessionAsync(request, found, route, startLogins, cancellationToken).ConfigureAwait(false),
-            SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, startLogins, cancellationToken).ConfigureAwait(false))
+            SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, route, startLogins, cancellationToken).ConfigureAwait(false))
                 with { Note = Note(missing.Detail, missing.Detail == "no session cookie" ? "none" : "session cookie", route) },
-            _ => (await ChallengeAsync(request, "session ended by the provider", startLogins, cancellationToken).ConfigureAwait(false))
+            _ => (await ChallengeAsync(request, "session ended by the provider", route, startLogins, cancellationToken).ConfigureAwait(false))
                 with { Note = Note("session ended by the provider (refresh refused)", "store record", route) },
         };
     }
@@ -128,7 +128,9 @@ internal sealed class RequestVerifier(
 
     // No valid credentials: a browser is sent to log in (302, or 303 after a form post), an API client gets 401 — and
     // so does every client when logins are not started here (nginx sends the browser to the sign-in URL on a 401).
-    private async Task<AuthOutcome> ChallengeAsync(AuthRequest request, string reason, bool startLogins, CancellationToken cancellationToken) =>
+    // A route with a step-up rule asks for its acr_values/max_age in this first login already (no second round trip).
+    private async Task<AuthOutcome> ChallengeAsync(
+        AuthRequest request, string reason, PolicyRules route, bool startLogins, CancellationToken cancellationToken) =>
         (startLogins ? RequestClassifier.ChallengeFor(request.Method, request.Headers) : ChallengeKind.Unauthorized) switch
         {
             ChallengeKind.Unauthorized => new AuthOutcome.LoginRequired(reason, InvalidToken: false, login.LoginUrlFor(request)),
@@ -137,7 +139,8 @@ internal sealed class RequestVerifier(
                 ReturnUrl.For(request.Origin, request.PathAndQuery),
                 seeOther: kind == ChallengeKind.RedirectSeeOther,
                 challenged: true,
-                cancellationToken).ConfigureAwait(false),
+                cancellationToken,
+                route.StepUp.IsEmpty ? null : route.StepUp).ConfigureAwait(false),
         };
 
     private AuthOutcome Decide(

@@ -304,6 +304,20 @@ public class StepUpTests
         Assert.That(await stack.NavigateAsync("/pay", cookie, Route("?maxAge=60")), Is.InstanceOf<AuthOutcome.LoginRedirect>());
     }
 
+    [TestCase("gold", true)]
+    [TestCase("silver", false)]
+    public async Task StoreLostTheRecord_TheSealedCookieCarriesAcrAndAuthTime(string acr, bool allowed)
+    {
+        await using var stack = await FastStack.StartAsync();
+        var cookie = await SignInAsync(stack, acr);
+        await stack.Cache.ClearAsync(CancellationToken.None);
+
+        var outcome = await stack.NavigateAsync("/admin", cookie, Route("?acr=gold&maxAge=60"));
+
+        Assert.That(outcome, allowed ? Is.InstanceOf<AuthOutcome.Allow>() : Is.InstanceOf<AuthOutcome.LoginRedirect>());
+        Assert.That(outcome.Note!.Source, Does.StartWith("sealed cookie adopted"));
+    }
+
     [Test]
     public async Task Login_ProviderSendsNoAuthTime_TheLoginTimeStandsIn()
     {

@@ -140,8 +140,10 @@ internal static class HostingExtensions
         services.AddSingleton<ReplayGuard>();
         services.AddSingleton<RegulationStore>();
         services.AddSingleton<Regulator>();
+        services.AddSingleton<LoginSessions>();
         services.AddSingleton<LoginFlow>();
         services.AddSingleton<SsoFlow>();
+        services.AddSingleton<StepUpGate>();
         services.AddSingleton<RefreshLeases>();
         services.AddSingleton<SessionRefresher>();
         services.AddSingleton<CheckLeases>();

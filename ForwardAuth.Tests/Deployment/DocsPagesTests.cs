@@ -120,6 +120,25 @@ public partial class DocsPagesTests
     }
 
     [Test]
+    public void Readme_StepUpExample_IsValid_TwoMiddlewaresWhoseAddressesParse()
+    {
+        // Fenced `yml`: the README's one `yaml` block is the getting-started example above.
+        var block = Blocks(Page("README.md"), "yml").Single();
+        ManifestValidator.AssertAllValid(ManifestValidator.ValidateYaml(block), "README step-up example");
+        var manifests = Yaml.ReadDocuments(block);
+        var addresses = manifests.Where(d => d.Kind() == "Middleware").Select(m => new Uri(m.Text("spec.forwardAuth.address"))).ToList();
+
+        Assert.That(addresses.Select(a => a.AbsolutePath), Is.EqualTo(new[] { "/auth", "/auth" }));
+        var rules = addresses.Select(a => ForwardAuth.Auth.PolicyRules.TryFromQuery(
+            new Microsoft.AspNetCore.Http.QueryCollection(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(a.Query)), out _)).ToList();
+        Assert.That(rules[0]!.StepUp.IsEmpty, Is.True);
+        Assert.That(rules[1]!.StepUp.Acr, Is.EqualTo(new[] { "gold", "platinum" }));
+        Assert.That(rules[1]!.StepUp.MaxAgeSeconds, Is.EqualTo(900));
+        var route = manifests.Single(d => d.Kind() == "IngressRoute");
+        Assert.That(route.Items("spec.routes").First().Items("middlewares").Single().Text("name"), Is.EqualTo("forwardauth-gold"));
+    }
+
+    [Test]
     public void Proxies_TraefikExamples_AreValid_AndEveryMiddlewareListsTheIdentityHeaders()
     {
         var blocks = Blocks(Page("docs/proxies.md"), "yaml");

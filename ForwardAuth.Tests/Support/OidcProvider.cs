@@ -189,6 +189,17 @@ internal sealed class OidcProvider : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// Auto-login answers every login with this <c>acr</c> whatever <c>acr_values</c> asked for (a provider that ignores
+    /// step-up requests); null: the first requested value again.
+    /// </summary>
+    public async Task ForceAcrAsync(string? acr)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PutAsync($"http://127.0.0.1:{Port}/__acr?value={Uri.EscapeDataString(acr ?? "")}", null);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>How many token requests of a grant type the provider answered so far.</summary>
     public async Task<int> GrantCountAsync(string grantType) => (int?)(await StatsAsync())["token"]?[grantType] ?? 0;
 

@@ -7,7 +7,10 @@ internal sealed record PolicyRules(IReadOnlyList<string> Users, IReadOnlyList<st
 {
     public static readonly PolicyRules None = new([], [], []);
 
-    public bool IsEmpty => Users.Count == 0 && Domains.Count == 0 && Groups.Count == 0;
+    /// <summary>The route's step-up rule (<c>acr</c>, <c>maxAge</c>); none for the configured rules.</summary>
+    public StepUpRule StepUp { get; init; } = StepUpRule.None;
+
+    public bool IsEmpty => Users.Count == 0 && Domains.Count == 0 && Groups.Count == 0 && StepUp.IsEmpty;
 
     /// <summary>
     /// The rules in a few words for the Debug decision line ("users:2 domains=example.com groups=admins", or "none"):
@@ -36,7 +39,28 @@ internal sealed record PolicyRules(IReadOnlyList<string> Users, IReadOnlyList<st
             parts.Add("groups=" + string.Join(',', Groups));
         }
 
+        if (!StepUp.IsEmpty)
+        {
+            parts.Add(StepUp.Summary());
+        }
+
         return string.Join(' ', parts);
+    }
+
+    /// <summary>
+    /// Rules and step-up rule from the forwardAuth address's query, or null with <paramref name="error"/> when its
+    /// <c>acr</c>/<c>maxAge</c> is unusable (answered 400).
+    /// </summary>
+    public static PolicyRules? TryFromQuery(IQueryCollection query, out string? error)
+    {
+        var stepUp = StepUpRule.Parse(query, out error);
+        if (stepUp is null)
+        {
+            return null;
+        }
+
+        var rules = FromQuery(query);
+        return stepUp.IsEmpty ? rules : rules with { StepUp = stepUp };
     }
 
     /// <summary>Rules from <c>/auth?allowedUsers=…&amp;allowedUserDomains=…&amp;allowedRolesAndGroups=…</c>.</summary>

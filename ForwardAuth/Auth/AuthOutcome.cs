@@ -28,14 +28,27 @@ internal abstract record AuthOutcome
         public override string DecisionLabel => "allow";
     }
 
-    /// <summary>Authenticated but not allowed here: 403, never a redirect.</summary>
-    public sealed record Deny(UserIdentity Identity) : AuthOutcome
+    /// <summary>
+    /// Authenticated but not allowed here: 403, never a redirect. <paramref name="Reason"/>, when set, is shown instead of
+    /// the generic message (a step-up the provider did not satisfy).
+    /// </summary>
+    public sealed record Deny(UserIdentity Identity, string? Reason = null) : AuthOutcome
     {
         public override string DecisionLabel => "forbidden";
     }
 
     /// <summary>An API or XHR request without valid credentials: 401, and where a browser would log in.</summary>
     public sealed record LoginRequired(string Reason, bool InvalidToken, string LoginUrl) : AuthOutcome
+    {
+        public override string DecisionLabel => "unauthorized";
+    }
+
+    /// <summary>
+    /// Signed in, but not strongly or recently enough for this route (its <c>acr</c>/<c>maxAge</c> rule), and no login is
+    /// started here (an API request, a bearer token, nginx): 401 with the RFC 9470 challenge
+    /// (<c>error="insufficient_user_authentication"</c>, <c>acr_values</c>, <c>max_age</c>).
+    /// </summary>
+    public sealed record StepUpRequired(string Description, IReadOnlyList<string> AcrValues, long? MaxAgeSeconds, string LoginUrl) : AuthOutcome
     {
         public override string DecisionLabel => "unauthorized";
     }

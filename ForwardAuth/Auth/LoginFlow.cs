@@ -14,7 +14,7 @@ namespace ForwardAuth.Auth;
 /// </summary>
 internal sealed class LoginFlow(
     LoginCookie loginCookies,
-    SessionStore sessions,
+    LoginSessions sessions,
     ReplayGuard replay,
     Regulator regulation,
     OidcProtocol protocol,
@@ -42,19 +42,24 @@ internal sealed class LoginFlow(
     /// The starting request's headers: the login cookies it already carries, of which the oldest are expired so that a
     /// browser holds at most <see cref="PendingLoginCookies.Max"/>.
     /// </param>
+    /// <param name="stepUp">A route's step-up rule: the login asks for its <c>acr_values</c>/<c>max_age</c> and is marked as a step-up.</param>
     public async Task<AuthOutcome> StartAsync(
-        string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken, IHeaderDictionary? requestHeaders = null) =>
-        await BeginAsync(RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false, requestHeaders, cancellationToken).ConfigureAwait(false);
+        string origin, string returnUrl, bool seeOther, bool challenged, CancellationToken cancellationToken,
+        IHeaderDictionary? requestHeaders = null, StepUpRule? stepUp = null) =>
+        await BeginAsync(
+            RedirectUriFor(origin), returnUrl, seeOther, challenged, retried: false, requestHeaders,
+            stepUp is { Acr.Count: > 0 } ? stepUp.Acr : null, stepUp?.MaxAgeSeconds, cancellationToken).ConfigureAwait(false);
 
     private async Task<AuthOutcome.LoginRedirect> BeginAsync(
-        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, IHeaderDictionary? requestHeaders, CancellationToken cancellationToken)
+        string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, IHeaderDictionary? requestHeaders,
+        IReadOnlyList<string>? acr, long? maxAge, CancellationToken cancellationToken)
     {
         var state = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var pkce = Pkce.Create();
         var now = time.GetUtcNow();
-        var sealedLogin = loginCookies.Seal(new PendingLogin(state, nonce, pkce.Verifier, returnUrl, redirectUri, now.ToUnixTimeMilliseconds(), retried));
-        var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken).ConfigureAwait(false);
+        var sealedLogin = loginCookies.Seal(new PendingLogin(state, nonce, pkce.Verifier, returnUrl, redirectUri, now.ToUnixTimeMilliseconds(), retried, acr, maxAge));
+        var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken, StepUpParameters(acr, maxAge)).ConfigureAwait(false);
         var loginId = LoginCookie.IdOf(state);
         var stale = requestHeaders is null ? [] : PendingLoginCookies.Stale(requestHeaders, loginCookies, now);
         if (stale.Count > 0)
@@ -68,6 +73,27 @@ internal sealed class LoginFlow(
         {
             StaleBindingCookies = stale,
         };
+    }
+
+    private static Dictionary<string, string>? StepUpParameters(IReadOnlyList<string>? acr, long? maxAge)
+    {
+        if (acr is null && maxAge is null)
+        {
+            return null;
+        }
+
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (acr is not null)
+        {
+            parameters["acr_values"] = string.Join(' ', acr);
+        }
+
+        if (maxAge is { } seconds)
+        {
+            parameters["max_age"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return parameters;
     }
 
     /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>
@@ -150,11 +176,12 @@ internal sealed class LoginFlow(
             return Fail(400, "missing_code", "the callback has no code", bindingCookieName);
         }
 
-        return await FinishAsync(code, record, loginId, bindingCookieName, device, cancellationToken).ConfigureAwait(false);
+        return await FinishAsync(code, record, loginId, bindingCookieName, readCookie, device, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AuthOutcome> FinishAsync(
-        string code, PendingLogin record, string loginId, string bindingCookieName, LoginDevice device, CancellationToken cancellationToken)
+        string code, PendingLogin record, string loginId, string bindingCookieName, Func<string, string?> readCookie, LoginDevice device,
+        CancellationToken cancellationToken)
     {
         var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
         if (response.IsError && response.Error == "invalid_grant" && !record.Retried)
@@ -163,7 +190,8 @@ internal sealed class LoginFlow(
             // fresh login usually succeeds where a 403 would be a dead end. Once only: the new record says so.
             Log.LoginRetriedAfterRefusedCode(logger, loginId);
             metrics.LoginsFailed.WithLabels("code_refused_retried").Inc();
-            var restarted = await BeginAsync(record.RedirectUri, record.ReturnTo, seeOther: false, challenged: false, retried: true, requestHeaders: null, cancellationToken)
+            var restarted = await BeginAsync(
+                record.RedirectUri, record.ReturnTo, seeOther: false, challenged: false, retried: true, requestHeaders: null, record.StepUpAcr, record.StepUpMaxAge, cancellationToken)
                 .ConfigureAwait(false);
             return restarted with { StaleBindingCookies = [bindingCookieName] };
         }
@@ -231,25 +259,8 @@ internal sealed class LoginFlow(
 
             identity = merged.Identity;
         }
-        var now = time.GetUtcNow();
-        var session = new SessionRecord
-        {
-            Identity = identity,
-            Sid = idToken.TryGetPayloadValue<string>("sid", out var sid) ? sid : null,
-            IssuedAt = now,
-            ExpiresAt = now + options.SessionMaxAge,
-            IdToken = response.IdentityToken,
-            AccessToken = response.AccessToken,
-            RefreshToken = response.RefreshToken,
-            AccessTokenExpiresAt = response.ExpiresIn > 0 ? now.AddSeconds(response.ExpiresIn) : null,
-            IdTokenExpiresAt = new DateTimeOffset(idToken.ValidTo, TimeSpan.Zero),
-            TokensIssuedAt = now,
-            LastSeenAt = now,
-            Browser = device.Browser,
-            LoginAddress = device.Address,
-            LoginId = options.Sso is null ? null : SessionStore.NewLoginId(),
-        };
-        var cookie = await sessions.CreateAsync(session, cancellationToken).ConfigureAwait(false);
+
+        var cookie = await sessions.SignInAsync(record, loginId, identity, idToken, response, readCookie, device, cancellationToken).ConfigureAwait(false);
         Log.LoginCompleted(logger, identity.Identifier, loginId);
         metrics.LoginsCompleted.Inc();
         return new AuthOutcome.SignedIn(cookie, record.ReturnTo, bindingCookieName);

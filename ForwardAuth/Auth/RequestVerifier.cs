@@ -18,6 +18,7 @@ internal sealed class RequestVerifier(
     SessionChecks checks,
     LoginFlow login,
     SsoFlow sso,
+    StepUpGate stepUp,
     Regulator regulation,
     ForwardAuthOptions options,
     ForwardAuthMetrics metrics,
@@ -78,10 +79,10 @@ internal sealed class RequestVerifier(
 
         return lookup switch
         {
-            SessionLookup.Found found => Decide(found.Record.Identity, found.Record.AccessToken, route, SourceOf(found.Session), found.Session.ReissuedCookie, found.Record.IdToken),
-            SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, startLogins, cancellationToken).ConfigureAwait(false))
+            SessionLookup.Found found => await DecideSessionAsync(request, found, route, startLogins, cancellationToken).ConfigureAwait(false),
+            SessionLookup.Missing missing => (await ChallengeAsync(request, missing.Reason, route, startLogins, cancellationToken).ConfigureAwait(false))
                 with { Note = Note(missing.Detail, missing.Detail == "no session cookie" ? "none" : "session cookie", route) },
-            _ => (await ChallengeAsync(request, "session ended by the provider", startLogins, cancellationToken).ConfigureAwait(false))
+            _ => (await ChallengeAsync(request, "session ended by the provider", route, startLogins, cancellationToken).ConfigureAwait(false))
                 with { Note = Note("session ended by the provider (refresh refused)", "store record", route) },
         };
     }
@@ -108,7 +109,7 @@ internal sealed class RequestVerifier(
         var reason = lookup is SessionLookup.Missing missing ? missing.Reason : "session ended by the provider";
         return lookup is SessionLookup.Found found
             ? (found, null)
-            : (null, await ChallengeAsync(request, reason, startLogins: true, cancellationToken).ConfigureAwait(false));
+            : (null, await ChallengeAsync(request, reason, PolicyRules.None, startLogins: true, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<AuthOutcome> VerifyBearerAsync(AuthRequest request, string bearer, PolicyRules route, CancellationToken cancellationToken)
@@ -139,7 +140,26 @@ internal sealed class RequestVerifier(
             return RefuseBearer(request, "revoked by a logout", "token revoked") with { Note = Note("bearer token revoked by a logout", "bearer token", route) };
         }
 
-        return Decide(check.Identity!, bearer, route, "bearer token");
+        var decided = Decide(check.Identity!, bearer, route, "bearer token");
+        return decided is AuthOutcome.Allow && stepUp.ForBearer(request, check, route.StepUp) is { } needed
+            ? needed.Outcome with { Note = Note(needed.Reason, "bearer token", route) }
+            : decided;
+    }
+
+    // The policy first (stepping up cannot make a refused user allowed), then the route's step-up rule.
+    private async Task<AuthOutcome> DecideSessionAsync(
+        AuthRequest request, SessionLookup.Found found, PolicyRules route, bool startLogins, CancellationToken cancellationToken)
+    {
+        var source = SourceOf(found.Session);
+        var decided = Decide(found.Record.Identity, found.Record.AccessToken, route, source, found.Session.ReissuedCookie, found.Record.IdToken);
+        if (decided is not AuthOutcome.Allow || route.StepUp.IsEmpty)
+        {
+            return decided;
+        }
+
+        return await stepUp.ForSessionAsync(request, found.Record, route.StepUp, startLogins, cancellationToken).ConfigureAwait(false) is { } needed
+            ? needed.Outcome with { Note = Note(needed.Reason, source, route) }
+            : decided;
     }
 
     private AuthOutcome.LoginRequired RefuseBearer(AuthRequest request, string logged, string reason)
@@ -151,7 +171,9 @@ internal sealed class RequestVerifier(
 
     // No valid credentials: a browser is sent to log in (302, or 303 after a form post), an API client gets 401 — and
     // so does every client when logins are not started here (nginx sends the browser to the sign-in URL on a 401).
-    private async Task<AuthOutcome> ChallengeAsync(AuthRequest request, string reason, bool startLogins, CancellationToken cancellationToken) =>
+    // A route with a step-up rule asks for its acr_values/max_age in this first login already (no second round trip).
+    private async Task<AuthOutcome> ChallengeAsync(
+        AuthRequest request, string reason, PolicyRules route, bool startLogins, CancellationToken cancellationToken) =>
         (startLogins ? RequestClassifier.ChallengeFor(request.Method, request.Headers) : ChallengeKind.Unauthorized) switch
         {
             ChallengeKind.Unauthorized => new AuthOutcome.LoginRequired(reason, InvalidToken: false, login.LoginUrlFor(request)),
@@ -163,7 +185,8 @@ internal sealed class RequestVerifier(
                 seeOther: kind == ChallengeKind.RedirectSeeOther,
                 challenged: true,
                 cancellationToken,
-                request.Headers).ConfigureAwait(false),
+                requestHeaders: request.Headers,
+                stepUp: route.StepUp.IsEmpty ? null : route.StepUp).ConfigureAwait(false),
         };
 
     private AuthOutcome Decide(

@@ -51,6 +51,11 @@ internal static class AuthAnswers
                     : "Bearer realm=\"forwardauth\"";
                 return Responses.Json(response, StatusCodes.Status401Unauthorized, required.InvalidToken ? "invalid_token" : "unauthorized", required.Reason);
 
+            case AuthOutcome.StepUpRequired stepUp:
+                response.Headers["X-Auth-Redirect"] = stepUp.LoginUrl;
+                response.Headers.WWWAuthenticate = StepUpChallenge(stepUp);
+                return Responses.Json(response, StatusCodes.Status401Unauthorized, "insufficient_user_authentication", stepUp.Description);
+
             case AuthOutcome.LoginRedirect redirect:
                 foreach (var stale in redirect.StaleBindingCookies)
                 {
@@ -97,8 +102,8 @@ internal static class AuthAnswers
     {
         switch (outcome)
         {
-            case AuthOutcome.Deny:
-                return Responses.Json(response, StatusCodes.Status403Forbidden, "forbidden", "you are signed in but not allowed to access this resource");
+            case AuthOutcome.Deny deny:
+                return Responses.Json(response, StatusCodes.Status403Forbidden, "forbidden", deny.Reason ?? "you are signed in but not allowed to access this resource");
 
             case AuthOutcome.BackchannelLoggedOut:
                 response.StatusCode = StatusCodes.Status200OK;
@@ -121,6 +126,23 @@ internal static class AuthAnswers
             default:
                 throw new InvalidOperationException("unhandled outcome " + outcome.GetType().Name);
         }
+    }
+
+    /// <summary>RFC 9470 §3: <c>insufficient_user_authentication</c> with the <c>acr_values</c> and/or <c>max_age</c> needed.</summary>
+    internal static string StepUpChallenge(AuthOutcome.StepUpRequired stepUp)
+    {
+        var challenge = $"Bearer realm=\"forwardauth\", error=\"insufficient_user_authentication\", error_description=\"{stepUp.Description}\"";
+        if (stepUp.AcrValues.Count > 0)
+        {
+            challenge += $", acr_values=\"{string.Join(' ', stepUp.AcrValues)}\"";
+        }
+
+        if (stepUp.MaxAgeSeconds is { } maxAge)
+        {
+            challenge += $", max_age=\"{maxAge.ToString(System.Globalization.CultureInfo.InvariantCulture)}\"";
+        }
+
+        return challenge;
     }
 
     private static Task TooManyAttempts(HttpResponse response, AuthOutcome.TooManyAttempts banned, int status)

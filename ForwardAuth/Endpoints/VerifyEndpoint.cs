@@ -59,8 +59,19 @@ internal static class VerifyEndpoint
                 return;
             }
 
+            var route = PolicyRules.TryFromQuery(context.Request.Query, out var ruleError);
+            if (route is null)
+            {
+                // The rule is the middleware's address (configuration), not the client's request: never the forwarded URI.
+                Log.StepUpRuleInvalid(logger, endpoint, ruleError!);
+                outcome = new AuthOutcome.BadRequest(ruleError!);
+                await Responses.Json(context.Response, StatusCodes.Status400BadRequest, "invalid_request", ruleError!);
+                label = "bad_request";
+                return;
+            }
+
             outcome = Unforwardable(context, request, options, logger)
-                ?? await decide(request.ForAuth(), PolicyRules.FromQuery(context.Request.Query), context.RequestAborted);
+                ?? await decide(request.ForAuth(), route, context.RequestAborted);
             await AuthAnswers.WriteAsync(context, request, outcome, options, allowStatus, bannedStatus);
             label = outcome.DecisionLabel;
         }

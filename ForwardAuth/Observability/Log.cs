@@ -183,6 +183,22 @@ internal static partial class Log
     [LoggerMessage(266, LogLevel.Information, "Single sign-on: the auth host has no session; login started there for {TargetOrigin}")]
     public static partial void SsoLoginOnAuthHost(ILogger logger, string targetOrigin);
 
+    // 250–254: step-up (a route's acr / maxAge rule)
+    [LoggerMessage(250, LogLevel.Information, "Step-up required for {User} ({Source}): {Need}")]
+    public static partial void StepUpNeeded(ILogger logger, string user, string source, string need);
+
+    [LoggerMessage(251, LogLevel.Information, "Step-up login {LoginId} completed for {User}: the same session now carries acr {Acr} and a new auth_time")]
+    public static partial void StepUpSessionUpdated(ILogger logger, string user, string loginId, string acr);
+
+    [LoggerMessage(252, LogLevel.Warning, "Step-up login {LoginId}: {Reason}; for {Minutes} minutes the routes that need it answer 403 instead of asking the provider again")]
+    public static partial void StepUpNotSatisfied(ILogger logger, string loginId, string reason, int minutes);
+
+    [LoggerMessage(253, LogLevel.Information, "Step-up refused for {User}: {Reason} (an earlier step-up login); answered 403")]
+    public static partial void StepUpRefused(ILogger logger, string user, string reason);
+
+    [LoggerMessage(254, LogLevel.Information, "Step-up login {LoginId} signed in another user than the browser's session: a new session, the other one untouched")]
+    public static partial void StepUpOtherUser(ILogger logger, string loginId);
+
     // 3xx: requests
     [LoggerMessage(300, LogLevel.Debug, "Bearer token refused: {Reason}")]
     public static partial void BearerRejected(ILogger logger, string reason);
@@ -218,6 +234,9 @@ internal static partial class Log
 
     [LoggerMessage(404, LogLevel.Warning, "rateLimit {RateLimit} (the traefikoidc plugin's limit of token verifications per second per Traefik instance) has no effect here: regulation.maxRetries ({MaxRetries}), regulation.findTime and regulation.banTime ban the client that presents invalid credentials instead (docs/migration-from-traefikoidc.md)")]
     public static partial void PluginRateLimitIgnored(ILogger logger, long rateLimit, int maxRetries);
+
+    [LoggerMessage(412, LogLevel.Warning, "forwardAuth address {Endpoint} has an invalid step-up rule: {Error}; its requests are answered 400")]
+    public static partial void StepUpRuleInvalid(ILogger logger, string endpoint, string error);
 
     [LoggerMessage(402, LogLevel.Warning, "Unknown configuration key ignored: {Key}")]
     public static partial void UnknownConfigurationKey(ILogger logger, string key);

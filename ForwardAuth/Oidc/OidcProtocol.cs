@@ -27,10 +27,24 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
         ? ClientCredentialStyle.PostBody
         : ClientCredentialStyle.AuthorizationHeader;
 
-    public async Task<string> AuthorizeUrlAsync(string state, string nonce, Pkce pkce, string redirectUri, CancellationToken cancellationToken)
+    /// <param name="stepUp">A step-up login's <c>acr_values</c> and/or <c>max_age</c>: added to (and winning over) <c>authorizeParams</c>.</param>
+    public async Task<string> AuthorizeUrlAsync(
+        string state, string nonce, Pkce pkce, string redirectUri, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? stepUp = null)
     {
         var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
         var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
+        var extra = options.AuthorizeParams;
+        if (stepUp is { Count: > 0 })
+        {
+            var merged = new Dictionary<string, string>(options.AuthorizeParams, StringComparer.Ordinal);
+            foreach (var (name, value) in stepUp)
+            {
+                merged[name] = value;
+            }
+
+            extra = merged;
+        }
+
         return new RequestUrl(configuration.AuthorizationEndpoint).CreateAuthorizeUrl(
             clientId: client.ClientId,
             responseType: "code",
@@ -40,7 +54,7 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
             nonce: nonce,
             codeChallenge: pkce.Challenge,
             codeChallengeMethod: "S256",
-            extra: options.AuthorizeParams.Count == 0 ? null : new Parameters(options.AuthorizeParams));
+            extra: extra.Count == 0 ? null : new Parameters(extra));
     }
 
     public async Task<TokenResponse> ExchangeCodeAsync(string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)

@@ -76,7 +76,8 @@ internal sealed class LoginCookie(ForwardAuthOptions options)
 
 /// <summary>
 /// What the callback needs of one login, sealed in its cookie: the <c>state</c> it was started with, nonce, PKCE
-/// verifier, return URL, redirect URI, when it started, and whether it is already the one retry after a refused code.
+/// verifier, return URL, redirect URI, when it started, whether it is already the one retry after a refused code, and
+/// the step-up it asks for (a route's <c>acr</c>/<c>maxAge</c>).
 /// </summary>
 internal sealed record PendingLogin(
     [property: JsonPropertyName("s")] string State,
@@ -85,4 +86,14 @@ internal sealed record PendingLogin(
     [property: JsonPropertyName("r")] string ReturnTo,
     [property: JsonPropertyName("u")] string RedirectUri,
     [property: JsonPropertyName("c")] long CreatedAt,
-    [property: JsonPropertyName("t")] bool Retried = false);
+    [property: JsonPropertyName("t")] bool Retried = false,
+    [property: JsonPropertyName("a")] IReadOnlyList<string>? StepUpAcr = null,
+    [property: JsonPropertyName("m")] long? StepUpMaxAge = null)
+{
+    /// <summary>A step-up login: started by a route's <c>acr</c>/<c>maxAge</c> rule, with <c>acr_values</c>/<c>max_age</c>.</summary>
+    [JsonIgnore]
+    public bool IsStepUp => StepUpAcr is { Count: > 0 } || StepUpMaxAge is not null;
+
+    [JsonIgnore]
+    public DateTimeOffset StartedAt => DateTimeOffset.FromUnixTimeMilliseconds(CreatedAt);
+}

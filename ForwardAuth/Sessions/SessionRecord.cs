@@ -46,6 +46,32 @@ internal sealed record SessionRecord
     /// ticket made from it share it, and a logout on any of them ends all). Null without <c>ssoDomains</c>.
     /// </summary>
     public string? LoginId { get; init; }
+
+    /// <summary>The ID token's <c>acr</c> at the last login or step-up; null when the provider sent none.</summary>
+    public string? Acr { get; init; }
+
+    /// <summary>
+    /// The ID token's <c>auth_time</c> at the last login or step-up (the login's time when the provider sent none).
+    /// Records written before step-up existed have none: <see cref="EffectiveAuthTime"/> is then the creation time.
+    /// </summary>
+    public DateTimeOffset? AuthTime { get; init; }
+
+    /// <summary>A step-up login whose ID token did not satisfy what it asked for (bounds the redirect loop).</summary>
+    public StepUpRefusal? StepUpRefusal { get; init; }
+
+    [JsonIgnore]
+    public DateTimeOffset EffectiveAuthTime => AuthTime ?? IssuedAt;
+}
+
+/// <summary>
+/// The provider answered a step-up login (asking for <paramref name="Acr"/> and/or <paramref name="MaxAge"/>) with an ID
+/// token that did not satisfy it, at <paramref name="At"/>: for a while, the routes that need what it failed to give
+/// answer 403 with <paramref name="Reason"/> instead of sending the browser to the provider again.
+/// </summary>
+internal sealed record StepUpRefusal(string Reason, IReadOnlyList<string>? Acr, long? MaxAge, DateTimeOffset At)
+{
+    /// <summary>How long a refusal answers 403 before the route asks the provider again.</summary>
+    public static readonly TimeSpan Holds = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>
@@ -80,11 +106,16 @@ internal sealed record CookiePayload(
     [property: JsonPropertyName("p")] string? PreferredUsername,
     [property: JsonPropertyName("g")] IReadOnlyList<string>? Groups,
     [property: JsonPropertyName("i")] long IssuedAt,
-    [property: JsonPropertyName("x")] long ExpiresAt)
+    [property: JsonPropertyName("x")] long ExpiresAt,
+    [property: JsonPropertyName("a")] string? Acr = null,
+    [property: JsonPropertyName("t")] long? AuthTime = null)
 {
     private static readonly IReadOnlyDictionary<string, string> NoClaimValues = new Dictionary<string, string>();
 
-    public static CookiePayload For(string handle, UserIdentity identity, DateTimeOffset issuedAt, DateTimeOffset expiresAt) => new(
+    /// <param name="acr">The session's <c>acr</c> and <paramref name="authTime"/> its <c>auth_time</c>: carried only when
+    /// known, so that a route's step-up rule can be decided from the cookie alone while the store is unreachable.</param>
+    public static CookiePayload For(
+        string handle, UserIdentity identity, DateTimeOffset issuedAt, DateTimeOffset expiresAt, string? acr = null, DateTimeOffset? authTime = null) => new(
         handle,
         identity.Subject,
         identity.Identifier,
@@ -92,7 +123,9 @@ internal sealed record CookiePayload(
         identity.PreferredUsername,
         identity.Groups,
         issuedAt.ToUnixTimeSeconds(),
-        expiresAt.ToUnixTimeSeconds());
+        expiresAt.ToUnixTimeSeconds(),
+        acr,
+        authTime?.ToUnixTimeSeconds());
 
     /// <summary>The identity as far as the cookie knows it (a minimal cookie: subject only, groups unknown).</summary>
     [JsonIgnore]

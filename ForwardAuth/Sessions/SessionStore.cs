@@ -60,8 +60,23 @@ internal sealed class SessionStore(
             await indexes.AddToLoginAsync(StoreKeys.Hash(handle), loginId, record.ExpiresAt - time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         }
 
-        return cookie.Seal(CookiePayload.For(handle, record.Identity, record.IssuedAt, record.ExpiresAt));
+        return SealFor(handle, record);
     }
+
+    /// <summary>
+    /// A step-up of an existing session: the record replaced under the same handle (its lifetime unchanged), a new
+    /// <c>sid</c> indexed, and the cookie sealed again for the same handle (the old cookie keeps opening it).
+    /// </summary>
+    public async Task<string> ReplaceAsync(string handle, SessionRecord record, CancellationToken cancellationToken)
+    {
+        await records.WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken).ConfigureAwait(false);
+        await indexes.AddAsync(StoreKeys.Hash(handle), record.Sid, record.Identity.Subject, record.ExpiresAt - time.GetUtcNow(), cancellationToken)
+            .ConfigureAwait(false);
+        return SealFor(handle, record);
+    }
+
+    private string SealFor(string handle, SessionRecord record) =>
+        cookie.Seal(CookiePayload.For(handle, record.Identity, record.IssuedAt, record.ExpiresAt, record.Acr, record.AuthTime));
 
     public async Task<ResolvedSession?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken) =>
         (await LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false)).Session;
@@ -257,6 +272,8 @@ internal sealed class SessionStore(
         Identity = payload.Identity,
         IssuedAt = DateTimeOffset.FromUnixTimeSeconds(payload.IssuedAt),
         ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(payload.ExpiresAt),
+        Acr = payload.Acr,
+        AuthTime = payload.AuthTime is { } t ? DateTimeOffset.FromUnixTimeSeconds(t) : null,
         Adopted = true,
     };
 }

@@ -2,7 +2,7 @@
 // NOT for production: any login/password is accepted. Configuration: see README.md.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 // oidc-provider prints "NOTICE: default X called" via console.info, i.e. to stdout.
 // Tests read stdout for the single "listening" line, so push notices to stderr.
@@ -102,7 +102,22 @@ const client = {
   ...(env.BACKCHANNEL_LOGOUT_URI && { backchannel_logout_uri: env.BACKCHANNEL_LOGOUT_URI, backchannel_logout_session_required: true }),
 };
 
+// Step-up: acr_values is honoured, not only recorded. A login whose session's acr is not among the requested values
+// prompts a new login (oidc-provider itself only does that for *essential* acr claims); max_age is honoured by
+// oidc-provider already. AUTO_LOGIN answers with the first requested acr, or with the one PUT /__acr?value=… forces
+// (a provider that ignores acr_values); without acr_values and without a forced value the ID token has no acr.
+const ACR_VALUES = ['silver', 'gold', 'platinum'];
+let forcedAcr = null;
+const policy = interactionPolicy.base();
+policy.get('login').checks.add(new interactionPolicy.Check('acr_values', 'requested ACR could not be obtained', (ctx) => {
+  const wanted = ctx.oidc.params.acr_values ? ctx.oidc.params.acr_values.split(' ') : [];
+  if (!wanted.length || ctx.oidc.result?.login) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+  return wanted.includes(ctx.oidc.session.acr) ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+}));
+
 const provider = new Provider(ISSUER, {
+  acrValues: ACR_VALUES,
+  interactions: { policy },
   clients: [client],
   jwks,
   findAccount,
@@ -205,6 +220,11 @@ provider.use(async (ctx, next) => {
     ctx.body = { count: refuseCodes };
     return;
   }
+  if (ctx.path === '/__acr') {
+    if (ctx.method === 'PUT') forcedAcr = ctx.query.value || null;
+    ctx.body = { value: forcedAcr };
+    return;
+  }
   if (ctx.path === '/__consent-scopes') {
     if (ctx.method === 'PUT') consentScopes = ctx.query.scopes ? list(ctx.query.scopes.replaceAll(' ', ',')) : null;
     ctx.body = { scopes: consentScopes };
@@ -251,7 +271,8 @@ provider.use(async (ctx, next) => {
   let result;
   if (prompt.name === 'login') {
     const login = AUTO_LOGIN === 'hint' ? params.login_hint : AUTO_LOGIN;
-    result = { login: { accountId: login } };
+    const acr = forcedAcr ?? (params.acr_values ? params.acr_values.split(' ')[0] : undefined);
+    result = { login: { accountId: login, ...(acr && { acr }) } };
   } else { // consent: same as the devInteractions consent form would grant
     const grant = grantId ? await provider.Grant.find(grantId)
       : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });

@@ -154,7 +154,7 @@ Rendered as YAML of a string map; empty values are left out.
 {{- range $name, $_ := .Values.config }}
 {{- $base := trimSuffix "_FILE" $name }}
 {{- if or (has $name $secretNames) (has $base $secretNames) }}
-{{- $problems = append $problems (printf "config.%s: secrets go in secrets.clientSecret / secrets.sessionEncryptionKey / redis.password (or an existing Secret), not in the ConfigMap" $name) }}
+{{- $problems = append $problems (printf "config.%s: secrets go in secrets.clientSecret / secrets.sessionEncryptionKey / redis.password (or an existing Secret; the dynamic client registration token through extraEnv with a secretKeyRef), not in the ConfigMap" $name) }}
 {{- else if not (has $name $known) }}
 {{- $problems = append $problems (printf "config.%s: ForwardAuth reads no such setting (docs/configuration.md lists every environment variable)" $name) }}
 {{- end }}

@@ -93,6 +93,40 @@ public class FailoverLatencyTests
         });
     }
 
+    [Test]
+    public async Task Sentinel_MasterHangsThenRejoinsAsReplica_UnderLoad_NoRequestHeldPastTheRedisTimeout()
+    {
+        await using var sentinel = await RedisSentinel.StartAsync(RedisSentinelCacheBackendTests.Password);
+        var settings = Settings(
+            ("REDIS_ADDRESS", sentinel.SentinelAddresses),
+            ("REDIS_SENTINEL_MASTER_NAME", RedisSentinel.MasterName),
+            ("REDIS_PASSWORD", RedisSentinelCacheBackendTests.Password));
+        await RunAsync(settings, sentinel.WaitForReplicaSyncAsync, async () =>
+        {
+            var (hung, took) = await sentinel.PauseMasterAsync();
+            var rejoined = await sentinel.RejoinAsReplicaAsync(hung);
+            return $"Sentinel failover from the hung master took {took.TotalMilliseconds:F0} ms; resumed, it rejoined as a replica in {rejoined.TotalMilliseconds:F0} ms";
+        });
+    }
+
+    [Test]
+    public async Task Cluster_PrimaryHangsThenRejoinsAsReplica_UnderLoad_NoRequestHeldPastTheRedisTimeout()
+    {
+        await using var cluster = await RedisCluster.StartAsync(RedisClusterCacheBackendTests.Password);
+        var settings = Settings(
+            ("REDIS_ADDRESS", cluster.Addresses),
+            ("REDIS_CLUSTER_MODE", "true"),
+            ("REDIS_PASSWORD", RedisClusterCacheBackendTests.Password));
+        await RunAsync(settings, () => Task.CompletedTask, async () =>
+        {
+            var sessionsByPrimary = await cluster.KeysByPrimaryAsync("fa-test:session:*");
+            var victim = sessionsByPrimary.First(p => p.Value.Count > 0).Value[0];
+            var (hung, promoted, took) = await cluster.PausePrimaryOfAsync(victim);
+            var rejoined = await cluster.RejoinAsReplicaAsync(hung, promoted);
+            return $"Cluster failover from the hung primary to {promoted.Address} took {took.TotalMilliseconds:F0} ms; resumed, it rejoined as a replica in {rejoined.TotalMilliseconds:F0} ms";
+        });
+    }
+
     private async Task RunAsync(Dictionary<string, string> settings, Func<Task> beforeLoad, Func<Task<string>> failover)
     {
         await using var a = await ForwardAuthInstance.StartProcessAsync(settings);

@@ -353,4 +353,19 @@ public class StepUpTests
         Assert.That(required.AcrValues, Is.EqualTo(new[] { "gold" }));
         Assert.That(required.MaxAgeSeconds, Is.EqualTo(300));
     }
+
+    [TestCase("gold", 0, true)]
+    [TestCase("silver", 0, false)]
+    [TestCase(null, 0, false)]
+    [TestCase("gold", 301, false)]
+    [TestCase("gold", -1, false)]
+    public async Task OpaqueBearer_JudgedByTheAcrAndAuthTimeOfItsIntrospection(string? acr, int authAgeSeconds, bool allowed)
+    {
+        await using var stack = await FastStack.StartAsync(("ALLOW_OPAQUE_TOKENS", "true"));
+        var token = stack.Provider.OpaqueToken("alice", TimeSpan.FromHours(1), Claims(acr, authAgeSeconds < 0 ? null : stack.Provider.Now - authAgeSeconds));
+
+        var outcome = await stack.BearerAsync(token, "/admin/api", Route("?acr=gold&maxAge=300"));
+
+        Assert.That(outcome, allowed ? Is.InstanceOf<AuthOutcome.Allow>() : Is.InstanceOf<AuthOutcome.StepUpRequired>());
+    }
 }

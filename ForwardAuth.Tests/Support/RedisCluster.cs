@@ -28,7 +28,7 @@ internal sealed class RedisCluster : IAsyncDisposable
     public IReadOnlyList<RedisNode> Nodes => _nodes;
 
     /// <summary>The nodes still running.</summary>
-    public IEnumerable<RedisNode> LiveNodes => _nodes.Where(n => !n.HasExited);
+    public IEnumerable<RedisNode> LiveNodes => _nodes.Where(n => !n.HasExited && !n.IsPaused);
 
     /// <summary>Every node, comma-separated: what <c>REDIS_ADDRESS</c> is in cluster mode.</summary>
     public string Addresses => string.Join(',', _nodes.Select(n => n.Address));
@@ -232,6 +232,60 @@ internal sealed class RedisCluster : IAsyncDisposable
             TimeSpan.FromSeconds(30),
             $"replica {replica.Address} to take over from the killed primary {primary.Address}");
         return (replica, Stopwatch.GetElapsedTime(killed));
+    }
+
+    /// <summary>
+    /// SIGSTOPs the primary serving <paramref name="key"/> once its replica has synced (the process hangs: connections
+    /// stay open, nothing answers), then waits until the replica is a primary owning the slot and every other node
+    /// reports <c>cluster_state:ok</c>. Returns the hung node, the promoted one and how long the failover took.
+    /// </summary>
+    public async Task<(RedisNode Hung, RedisNode Promoted, TimeSpan Took)> PausePrimaryOfAsync(string key)
+    {
+        var (primary, replica) = await OwnersOfAsync(key);
+        if (replica is null)
+        {
+            throw new InvalidOperationException($"the primary {primary.Address} of '{key}' has no replica");
+        }
+
+        await WaitForReplicaSyncAsync(primary, replica);
+        primary.Pause();
+        var paused = Stopwatch.GetTimestamp();
+        await WaitAsync(
+            async () =>
+            {
+                foreach (var node in LiveNodes)
+                {
+                    if ((await ClusterInfoAsync(node)).GetValueOrDefault("cluster_state") != "ok")
+                    {
+                        return false;
+                    }
+                }
+
+                return (await InfoAsync(replica, "replication")).GetValueOrDefault("role") == "master"
+                    && (await OwnersOfAsync(key)).Primary == replica;
+            },
+            TimeSpan.FromSeconds(30),
+            $"replica {replica.Address} to take over from the hung primary {primary.Address}");
+        return (primary, replica, Stopwatch.GetElapsedTime(paused));
+    }
+
+    /// <summary>Resumes a node hung by <see cref="PausePrimaryOfAsync"/> and waits until it has rejoined as a replica of <paramref name="primary"/>.</summary>
+    public async Task<TimeSpan> RejoinAsReplicaAsync(RedisNode hung, RedisNode primary)
+    {
+        hung.Resume();
+        var resumed = Stopwatch.GetTimestamp();
+        await WaitAsync(
+            async () =>
+            {
+                var info = await InfoAsync(hung, "replication");
+                return info.GetValueOrDefault("role") == "slave"
+                    && info.GetValueOrDefault("master_port") == primary.Port.ToString(CultureInfo.InvariantCulture)
+                    && info.GetValueOrDefault("master_link_status") == "up"
+                    && (await ClusterInfoAsync(hung)).GetValueOrDefault("cluster_state") == "ok";
+            },
+            TimeSpan.FromSeconds(30),
+            $"the resumed node {hung.Address} to rejoin as a replica of {primary.Address}");
+        return Stopwatch.GetElapsedTime(resumed);
     }
 
     /// <summary>Keys matching <paramref name="pattern"/> on every live primary, by SCAN (what a node really holds).</summary>

@@ -112,10 +112,21 @@ internal sealed class RedisNode : IAsyncDisposable
     }
 
     /// <summary>SIGSTOP: the node hangs (its port still accepts connections, nothing answers) until <see cref="Resume"/>.</summary>
-    public void Pause() => _process.Signal("STOP");
+    public void Pause()
+    {
+        _process.Signal("STOP");
+        IsPaused = true;
+    }
+
+    /// <summary>SIGSTOPped by <see cref="Pause"/> and not resumed: the process lives, nothing answers.</summary>
+    public bool IsPaused { get; private set; }
 
     /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
-    public void Resume() => _process.Signal("CONT");
+    public void Resume()
+    {
+        _process.Signal("CONT");
+        IsPaused = false;
+    }
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

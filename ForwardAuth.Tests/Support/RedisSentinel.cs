@@ -149,6 +149,58 @@ internal sealed class RedisSentinel : IAsyncDisposable
         return took;
     }
 
+    /// <summary>
+    /// SIGSTOPs the master (it hangs: connections stay open, nothing answers) and waits until every Sentinel names the
+    /// replica as the new master and the replica says it is one. Returns the hung node and how long the failover took.
+    /// </summary>
+    public async Task<(RedisNode Hung, TimeSpan Took)> PauseMasterAsync()
+    {
+        var promoted = Replica ?? throw new InvalidOperationException("no replica left to promote");
+        var hung = Master;
+        hung.Pause();
+        var paused = Stopwatch.GetTimestamp();
+        await WaitAsync(
+            async () =>
+            {
+                foreach (var sentinel in _sentinels)
+                {
+                    if (await MasterPortSeenByAsync(sentinel) != promoted.Port)
+                    {
+                        return false;
+                    }
+                }
+
+                return (await InfoAsync(promoted, "replication")).GetValueOrDefault("role") == "master";
+            },
+            TimeSpan.FromSeconds(30),
+            $"the Sentinels to promote the replica {promoted.Address} after the master {hung.Address} hung");
+        Master = promoted;
+        Replica = null;
+        return (hung, Stopwatch.GetElapsedTime(paused));
+    }
+
+    /// <summary>
+    /// Resumes the old master hung by <see cref="PauseMasterAsync"/> and waits until the Sentinels have turned it into a
+    /// replica of the new master, in sync. Returns how long that took.
+    /// </summary>
+    public async Task<TimeSpan> RejoinAsReplicaAsync(RedisNode hung)
+    {
+        hung.Resume();
+        var resumed = Stopwatch.GetTimestamp();
+        await WaitAsync(
+            async () =>
+            {
+                var info = await InfoAsync(hung, "replication");
+                return info.GetValueOrDefault("role") == "slave"
+                    && info.GetValueOrDefault("master_port") == Master.Port.ToString(CultureInfo.InvariantCulture)
+                    && info.GetValueOrDefault("master_link_status") == "up";
+            },
+            TimeSpan.FromSeconds(30),
+            $"the Sentinels to turn the resumed old master {hung.Address} into a replica of {Master.Address}");
+        Replica = hung;
+        return Stopwatch.GetElapsedTime(resumed);
+    }
+
     /// <summary>A command on the current master (as the default user).</summary>
     public Task<object?> MasterCommandAsync(params string[] args) => Resp.CommandAsync(Master.Port, args, Password);
 

@@ -54,9 +54,10 @@ internal sealed class StepUpGate(LoginFlow login, TimeProvider time, ILogger<Ste
             return null;
         }
 
+        // A JWT's own claims; an introspected (opaque) token's from the introspection answer.
         var token = check.Token;
-        string? acr = null;
-        DateTimeOffset? authTime = null;
+        var acr = check.Acr;
+        var authTime = check.AuthTime;
         if (token is not null)
         {
             acr = token.TryGetPayloadValue<string>("acr", out var a) && !string.IsNullOrEmpty(a) ? a : null;

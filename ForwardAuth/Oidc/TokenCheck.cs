@@ -16,6 +16,15 @@ internal sealed record TokenCheck(string? Error, JsonWebToken? Token, UserIdenti
     /// <summary>Refused for what the token is (signature, issuer, audience, format, kind): what regulation counts.</summary>
     public bool IsForgedOrMalformed => Error is not null && !Expired && !Unverifiable;
 
+    /// <summary>
+    /// An introspected token's <c>acr</c> and <c>auth_time</c> (RFC 7662 answers may carry them): what step-up judges
+    /// when there is no JWT to read them from.
+    /// </summary>
+    public string? Acr { get; init; }
+
+    /// <inheritdoc cref="Acr"/>
+    public DateTimeOffset? AuthTime { get; init; }
+
     public static TokenCheck Invalid(string error) => new(error, null, null);
 
     public static TokenCheck Stale(string error) => new(error, null, null) { Expired = true };

@@ -155,7 +155,8 @@ internal sealed class TokenIntrospection(
             cacheFor = until - now;
         }
 
-        return (new TokenCheck(null, null, identity), cacheFor);
+        var authTime = Number(claims, "auth_time") is { } at && at > 0 ? DateTimeOffset.FromUnixTimeSeconds(at) : (DateTimeOffset?)null;
+        return (new TokenCheck(null, null, identity) { Acr = Text(claims, "acr") is { Length: > 0 } acr ? acr : null, AuthTime = authTime }, cacheFor);
     }
 
     private static long? Number(JsonElement claims, string name) =>

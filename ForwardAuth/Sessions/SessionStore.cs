@@ -81,13 +81,13 @@ internal sealed class SessionStore(
     public async Task<ResolvedSession?> ResolveAsync(string? cookieValue, CancellationToken cancellationToken) =>
         (await LookUpAsync(cookieValue, cancellationToken).ConfigureAwait(false)).Session;
 
-    /// <summary><see cref="ResolveAsync"/>, saying why there is no session when there is none.</summary>
     /// <summary>
     /// The refusal of a cookie this deployment's keys do not open (forged, corrupted, or sealed by a key since removed):
     /// what regulation counts, unlike an expired or logged-out session.
     /// </summary>
     public const string UnopenedCookie = "cookie not sealed by this deployment's keys";
 
+    /// <summary><see cref="ResolveAsync"/>, saying why there is no session when there is none.</summary>
     public async Task<SessionResolution> LookUpAsync(string? cookieValue, CancellationToken cancellationToken)
     {
         var payload = cookie.TryOpen(cookieValue, out var sealedWithOldKey);

@@ -65,11 +65,7 @@ public class FailoverLatencyTests
     public async Task Sentinel_MasterKilledUnderLoad_NoRequestHeldPastTheRedisTimeout()
     {
         await using var sentinel = await RedisSentinel.StartAsync(RedisSentinelCacheBackendTests.Password);
-        var settings = Settings(
-            ("REDIS_ADDRESS", sentinel.SentinelAddresses),
-            ("REDIS_SENTINEL_MASTER_NAME", RedisSentinel.MasterName),
-            ("REDIS_PASSWORD", RedisSentinelCacheBackendTests.Password));
-        await RunAsync(settings, sentinel.WaitForReplicaSyncAsync, async () =>
+        await RunAsync(SentinelSettings(sentinel), sentinel.WaitForReplicaSyncAsync, async () =>
         {
             var took = await sentinel.KillMasterAsync();
             return $"Sentinel failover took {took.TotalMilliseconds:F0} ms";
@@ -80,14 +76,9 @@ public class FailoverLatencyTests
     public async Task Cluster_PrimaryKilledUnderLoad_NoRequestHeldPastTheRedisTimeout()
     {
         await using var cluster = await RedisCluster.StartAsync(RedisClusterCacheBackendTests.Password);
-        var settings = Settings(
-            ("REDIS_ADDRESS", cluster.Addresses),
-            ("REDIS_CLUSTER_MODE", "true"),
-            ("REDIS_PASSWORD", RedisClusterCacheBackendTests.Password));
-        await RunAsync(settings, () => Task.CompletedTask, async () =>
+        await RunAsync(ClusterSettings(cluster), () => Task.CompletedTask, async () =>
         {
-            var sessionsByPrimary = await cluster.KeysByPrimaryAsync("fa-test:session:*");
-            var victim = sessionsByPrimary.First(p => p.Value.Count > 0).Value[0];
+            var victim = await SessionKeyAsync(cluster);
             var (promoted, took) = await cluster.KillPrimaryOfAsync(victim);
             return $"Cluster failover to {promoted.Address} took {took.TotalMilliseconds:F0} ms";
         });
@@ -97,11 +88,7 @@ public class FailoverLatencyTests
     public async Task Sentinel_MasterHangsThenRejoinsAsReplica_UnderLoad_NoRequestHeldPastTheRedisTimeout()
     {
         await using var sentinel = await RedisSentinel.StartAsync(RedisSentinelCacheBackendTests.Password);
-        var settings = Settings(
-            ("REDIS_ADDRESS", sentinel.SentinelAddresses),
-            ("REDIS_SENTINEL_MASTER_NAME", RedisSentinel.MasterName),
-            ("REDIS_PASSWORD", RedisSentinelCacheBackendTests.Password));
-        await RunAsync(settings, sentinel.WaitForReplicaSyncAsync, async () =>
+        await RunAsync(SentinelSettings(sentinel), sentinel.WaitForReplicaSyncAsync, async () =>
         {
             var (hung, took) = await sentinel.PauseMasterAsync();
             var rejoined = await sentinel.RejoinAsReplicaAsync(hung);
@@ -113,19 +100,28 @@ public class FailoverLatencyTests
     public async Task Cluster_PrimaryHangsThenRejoinsAsReplica_UnderLoad_NoRequestHeldPastTheRedisTimeout()
     {
         await using var cluster = await RedisCluster.StartAsync(RedisClusterCacheBackendTests.Password);
-        var settings = Settings(
-            ("REDIS_ADDRESS", cluster.Addresses),
-            ("REDIS_CLUSTER_MODE", "true"),
-            ("REDIS_PASSWORD", RedisClusterCacheBackendTests.Password));
-        await RunAsync(settings, () => Task.CompletedTask, async () =>
+        await RunAsync(ClusterSettings(cluster), () => Task.CompletedTask, async () =>
         {
-            var sessionsByPrimary = await cluster.KeysByPrimaryAsync("fa-test:session:*");
-            var victim = sessionsByPrimary.First(p => p.Value.Count > 0).Value[0];
+            var victim = await SessionKeyAsync(cluster);
             var (hung, promoted, took) = await cluster.PausePrimaryOfAsync(victim);
             var rejoined = await cluster.RejoinAsReplicaAsync(hung, promoted);
             return $"Cluster failover from the hung primary to {promoted.Address} took {took.TotalMilliseconds:F0} ms; resumed, it rejoined as a replica in {rejoined.TotalMilliseconds:F0} ms";
         });
     }
+
+    private Dictionary<string, string> SentinelSettings(RedisSentinel sentinel) => Settings(
+        ("REDIS_ADDRESS", sentinel.SentinelAddresses),
+        ("REDIS_SENTINEL_MASTER_NAME", RedisSentinel.MasterName),
+        ("REDIS_PASSWORD", RedisSentinelCacheBackendTests.Password));
+
+    private Dictionary<string, string> ClusterSettings(RedisCluster cluster) => Settings(
+        ("REDIS_ADDRESS", cluster.Addresses),
+        ("REDIS_CLUSTER_MODE", "true"),
+        ("REDIS_PASSWORD", RedisClusterCacheBackendTests.Password));
+
+    // A session key: its primary is the one a failover must take away from the users.
+    private static async Task<string> SessionKeyAsync(RedisCluster cluster) =>
+        (await cluster.KeysByPrimaryAsync("fa-test:session:*")).First(p => p.Value.Count > 0).Value[0];
 
     private async Task RunAsync(Dictionary<string, string> settings, Func<Task> beforeLoad, Func<Task<string>> failover)
     {

@@ -13,79 +13,22 @@ namespace ForwardAuth.Tests.EndToEnd;
 /// </summary>
 [TestFixture]
 [NonParallelizable]
-public class MySessionsBrowserTests
+public class MySessionsBrowserTests : ProxiedStack
 {
     private const string SessionCookie = "_forwardauth_session";
 
-    private RedisServer _redis = null!;
-    private OidcProvider _provider = null!;
-    private ForwardAuthInstance _a = null!;
-    private ForwardAuthInstance _b = null!;
-    private EchoBackend _backend = null!;
-    private CaddyProxy _caddy = null!;
-
-    private string SiteUrl => _caddy.BaseUrl;
-
-    [OneTimeSetUp]
-    public async Task StartStack()
-    {
-        using var caddyPort = PortReservation.Take();
-        var site = "http://127.0.0.1:" + caddyPort.Port.ToString(CultureInfo.InvariantCulture);
-        _redis = await RedisServer.StartAsync();
-        _provider = await OidcProvider.StartAsync(new OidcProvider.Settings
-        {
-            AutoLogin = "hint",
-            RedirectUris = [site + "/oauth2/callback"],
-            PostLogoutRedirectUris = [site + "/"],
-        });
-        var settings = ForwardAuthSettings.For(_provider, _redis);
-        var starting = new[] { ForwardAuthInstance.StartProcessAsync(settings), ForwardAuthInstance.StartProcessAsync(settings) };
-        _a = await starting[0];
-        _b = await starting[1];
-        _backend = await EchoBackend.StartAsync();
-        var a = "127.0.0.1:" + _a.Port.ToString(CultureInfo.InvariantCulture);
-        var b = "127.0.0.1:" + _b.Port.ToString(CultureInfo.InvariantCulture);
-        // The page is ForwardAuth's own route (on replica A); callbacks land on B; X-Replica: b sends a request to B's /auth.
-        _caddy = await CaddyProxy.StartAsync(caddyPort, $$"""
+    // The page is ForwardAuth's own route (on replica A), in front of the stack's routes.
+    private protected override string SiteBody(int a, int b, int backend) =>
+        $"""
                     @sessions path /oauth2/sessions
-                    reverse_proxy @sessions {{a}}
-                    @toB path /oauth2/callback
-                    @markedB header X-Replica b
-                    @toA {
-                        not path /oauth2/callback
-                        not header X-Replica b
-                    }
-                    forward_auth @toB {{b}} {
-                        uri /auth
-                        copy_headers {{CaddyProxy.CopiedHeaders}}
-                    }
-                    forward_auth @markedB {{b}} {
-                        uri /auth
-                        copy_headers {{CaddyProxy.CopiedHeaders}}
-                    }
-                    forward_auth @toA {{a}} {
-                        uri /auth
-                        copy_headers {{CaddyProxy.CopiedHeaders}}
-                    }
-                    reverse_proxy 127.0.0.1:{{_backend.Port.ToString(CultureInfo.InvariantCulture)}}
-            """);
-    }
+                    reverse_proxy @sessions 127.0.0.1:{a}
 
-    [OneTimeTearDown]
-    public async Task StopStack()
-    {
-        await _caddy.DisposeAsync();
-        await _backend.DisposeAsync();
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _provider.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+        """ + base.SiteBody(a, b, backend);
 
     private void SignIn(HeadlessChromium browser, string path)
     {
         browser.Driver.Navigate().GoToUrl(SiteUrl + path);
-        browser.LogInAtProvider(_provider.Issuer, "alice");
+        browser.LogInAtProvider(Provider.Issuer, "alice");
         browser.WaitFor(d => d.Url == SiteUrl + path, "the return to " + path);
     }
 
@@ -137,9 +80,9 @@ public class MySessionsBrowserTests
         Assert.That(await StatusThroughCaddyAsync(phoneCookie, replica: "b"), Is.EqualTo(HttpStatusCode.Found), "replica B signed the phone out");
         Assert.That(await StatusThroughCaddyAsync(laptopCookie, replica: "b"), Is.EqualTo(HttpStatusCode.OK), "the laptop stays signed in");
         phone.Driver.Navigate().GoToUrl(SiteUrl + "/phone-again");
-        phone.WaitFor(d => d.Url.StartsWith(_provider.Issuer, StringComparison.Ordinal), "the phone sent to sign in again");
+        phone.WaitFor(d => d.Url.StartsWith(Provider.Issuer, StringComparison.Ordinal), "the phone sent to sign in again");
 
-        var logs = string.Join('\n', _a.Output.Concat(_b.Output));
+        var logs = string.Join('\n', A.Output.Concat(B.Output));
         Assert.That(logs, Does.Contain("ended 1 session(s)").And.Contain("\"EventId\":{\"Id\":240,\"Name\":\"SessionsRevoked\"}"));
         Assert.That(logs, Does.Not.Contain(phoneCookie[..24]).And.Not.Contain(laptopCookie[..24]), "no cookie value in any log line");
     }
@@ -195,7 +138,7 @@ public class MySessionsBrowserTests
         using var secondAfter = await second.GetAsync(SiteUrl + "/anything");
         Assert.That(secondAfter.StatusCode, Is.EqualTo(HttpStatusCode.Found), "the other session ended");
 
-        var metrics = await new HttpClient().GetStringAsync(_a.BaseUrl + "/metrics");
+        var metrics = await new HttpClient().GetStringAsync(A.BaseUrl + "/metrics");
         Assert.That(metrics, Does.Contain("forwardauth_session_revocations_total{kind=\"all\"} 1"));
     }
 
@@ -231,7 +174,7 @@ public class MySessionsBrowserTests
             }
 
             url = response.Headers.Location.IsAbsoluteUri ? response.Headers.Location.AbsoluteUri : new Uri(new Uri(url), response.Headers.Location).AbsoluteUri;
-            if (url.StartsWith(_provider.Issuer + "/auth?", StringComparison.Ordinal))
+            if (url.StartsWith(Provider.Issuer + "/auth?", StringComparison.Ordinal))
             {
                 url += "&login_hint=" + Uri.EscapeDataString(login);
             }

@@ -13,40 +13,12 @@ namespace ForwardAuth.Tests.EndToEnd;
 /// the real dev provider (which honours <c>acr_values</c> and <c>max_age</c>).
 /// </summary>
 [TestFixture]
-public class StepUpProxyTests
+public class StepUpProxyTests : ProxiedStack
 {
-    private RedisServer _redis = null!;
-    private OidcProvider _provider = null!;
-    private ForwardAuthInstance _a = null!;
-    private ForwardAuthInstance _b = null!;
-    private EchoBackend _backend = null!;
-    private CaddyProxy _caddy = null!;
-
-    private string Site => _caddy.BaseUrl;
-
-    [OneTimeSetUp]
-    public async Task StartStack()
-    {
-        using var caddyPort = PortReservation.Take();
-        var site = $"http://127.0.0.1:{caddyPort.Port.ToString(CultureInfo.InvariantCulture)}";
-        _redis = await RedisServer.StartAsync();
-        _provider = await OidcProvider.StartAsync(new OidcProvider.Settings
-        {
-            AutoLogin = "hint",
-            AccessTokenResource = ReplicaPair.ApiAudience,
-            RedirectUris = [site + "/oauth2/callback"],
-        });
-        var settings = ForwardAuthSettings.For(_provider, _redis);
-        settings["AUDIENCE"] = ReplicaPair.ApiAudience;
-        var starting = new[] { ForwardAuthInstance.StartProcessAsync(settings), ForwardAuthInstance.StartProcessAsync(settings) };
-        _a = await starting[0];
-        _b = await starting[1];
-        _backend = await EchoBackend.StartAsync();
-        _caddy = await CaddyProxy.StartAsync(caddyPort, SiteBody(_a.Port, _b.Port, _backend.Port));
-    }
+    private string Site => SiteUrl;
 
     // One forward_auth per step-up route and replica, then the normal routes; the matchers do not overlap.
-    private static string SiteBody(int a, int b, int backend)
+    private protected override string SiteBody(int a, int b, int backend)
     {
         const string stepUpPaths = "/admin /admin/* /fresh /fresh/* /broken";
         var routes = new (string Name, string Paths, string Address)[]
@@ -103,19 +75,8 @@ public class StepUpProxyTests
         return body.ToString();
     }
 
-    [OneTimeTearDown]
-    public async Task StopStack()
-    {
-        await _caddy.DisposeAsync();
-        await _backend.DisposeAsync();
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-        await _provider.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
-
     [TearDown]
-    public Task RestoreProvider() => _provider.ForceAcrAsync(null);
+    public Task RestoreProvider() => Provider.ForceAcrAsync(null);
 
     /// <summary>A browser: cookies kept, redirects followed by hand (the provider's auto-login needs the login_hint).</summary>
     private sealed class Browser(string login) : IDisposable
@@ -191,7 +152,7 @@ public class StepUpProxyTests
     public async Task AcrRoute_StepUpOnTheProvider_SameSessionOpensStrictAndNormalRoutesOnBothReplicas()
     {
         using var browser = new Browser("alice");
-        using (var first = await browser.VisitAsync(Site + "/", _provider.Issuer))
+        using (var first = await browser.VisitAsync(Site + "/", Provider.Issuer))
         {
             Assert.That(await UserOf(first), Is.EqualTo("alice@example.com"));
         }
@@ -201,7 +162,7 @@ public class StepUpProxyTests
         Assert.That(browser.AuthorizeUrls.Single(), Does.Not.Contain("acr_values"));
 
         // The strict route sends the browser to the provider with acr_values=gold; it comes back stepped up.
-        using (var strict = await browser.VisitAsync(Site + "/admin/panel", _provider.Issuer))
+        using (var strict = await browser.VisitAsync(Site + "/admin/panel", Provider.Issuer))
         {
             Assert.That(await UserOf(strict), Is.EqualTo("alice@example.com"));
         }
@@ -232,7 +193,7 @@ public class StepUpProxyTests
     public async Task AcrRoute_ApiRequest_Rfc9470Challenge()
     {
         using var browser = new Browser("alice");
-        (await browser.VisitAsync(Site + "/", _provider.Issuer)).Dispose();
+        (await browser.VisitAsync(Site + "/", Provider.Issuer)).Dispose();
 
         using var api = await browser.SendAsync(Site + "/admin/api", accept: "application/json");
 
@@ -246,11 +207,11 @@ public class StepUpProxyTests
     [Test]
     public async Task AcrRoute_BearerTokens_JudgedByTheirAcr()
     {
-        var tokens = await ProviderLogin.ObtainAsync(_provider, "bob");
+        var tokens = await ProviderLogin.ObtainAsync(Provider, "bob");
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var gold = _provider.Mint(new Dictionary<string, object>
+        var gold = Provider.Mint(new Dictionary<string, object>
         {
-            ["iss"] = _provider.Issuer, ["aud"] = ReplicaPair.ApiAudience, ["sub"] = "bob", ["iat"] = now, ["exp"] = now + 300,
+            ["iss"] = Provider.Issuer, ["aud"] = ReplicaPair.ApiAudience, ["sub"] = "bob", ["iat"] = now, ["exp"] = now + 300,
             ["jti"] = Guid.NewGuid().ToString("N"), ["acr"] = "gold", ["auth_time"] = now,
         }, "at+jwt");
         using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
@@ -274,10 +235,10 @@ public class StepUpProxyTests
     public async Task AcrRoute_ProviderIgnoresAcrValues_ForbiddenWithTheReasonNotALoop()
     {
         using var browser = new Browser("carol");
-        (await browser.VisitAsync(Site + "/", _provider.Issuer)).Dispose();
-        await _provider.ForceAcrAsync("silver");
+        (await browser.VisitAsync(Site + "/", Provider.Issuer)).Dispose();
+        await Provider.ForceAcrAsync("silver");
 
-        using var strict = await browser.VisitAsync(Site + "/admin", _provider.Issuer);
+        using var strict = await browser.VisitAsync(Site + "/admin", Provider.Issuer);
 
         Assert.That(strict.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
         Assert.That(await strict.Content.ReadAsStringAsync(), Does.Contain("provider did not satisfy acr gold"));
@@ -292,7 +253,7 @@ public class StepUpProxyTests
     public async Task MaxAgeRoute_StaleLogin_SentToTheProviderWithMaxAgeThenFresh()
     {
         using var browser = new Browser("dave");
-        (await browser.VisitAsync(Site + "/", _provider.Issuer)).Dispose();
+        (await browser.VisitAsync(Site + "/", Provider.Issuer)).Dispose();
 
         // Poll until the login is older than maxAge=2: the route then sends the browser to the provider.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
@@ -316,7 +277,7 @@ public class StepUpProxyTests
             Assert.That(QueryOf(fresh.Headers.Location!.AbsoluteUri)["max_age"], Is.EqualTo("2"));
         }
 
-        using var again = await browser.VisitAsync(Site + "/fresh", _provider.Issuer);
+        using var again = await browser.VisitAsync(Site + "/fresh", Provider.Issuer);
         Assert.That(await UserOf(again), Is.EqualTo("dave@example.com"));
         Assert.That(QueryOf(browser.AuthorizeUrls.Last())["max_age"], Is.EqualTo("2"));
     }
@@ -327,7 +288,7 @@ public class StepUpProxyTests
     public async Task ClientQuery_DoesNotWeakenTheRule(string path)
     {
         using var browser = new Browser("erin");
-        (await browser.VisitAsync(Site + "/", _provider.Issuer)).Dispose();
+        (await browser.VisitAsync(Site + "/", Provider.Issuer)).Dispose();
 
         using var response = await browser.SendAsync(Site + path, accept: "application/json");
 
@@ -341,7 +302,7 @@ public class StepUpProxyTests
     public async Task ClientQuery_DoesNotStrengthenOrBreakANormalRoute(string path)
     {
         using var browser = new Browser("frank");
-        (await browser.VisitAsync(Site + "/", _provider.Issuer)).Dispose();
+        (await browser.VisitAsync(Site + "/", Provider.Issuer)).Dispose();
 
         using var response = await browser.SendAsync(Site + path);
 

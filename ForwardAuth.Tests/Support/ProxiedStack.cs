@@ -35,30 +35,34 @@ public abstract class ProxiedStack
         A = await starting[0];
         B = await starting[1];
         Backend = await EchoBackend.StartAsync();
-        var a = $"127.0.0.1:{A.Port.ToString(CultureInfo.InvariantCulture)}";
-        var b = $"127.0.0.1:{B.Port.ToString(CultureInfo.InvariantCulture)}";
-        Caddy = await CaddyProxy.StartAsync(caddyPort, $$"""
+        Caddy = await CaddyProxy.StartAsync(caddyPort, SiteBody(A.Port, B.Port, Backend.Port));
+    }
+
+    /// <summary>
+    /// Caddy's site: the login callback and requests marked <c>X-Replica: b</c> to replica B's <c>/auth</c>, the rest to
+    /// A's, then the backend. A fixture with routes of its own overrides it.
+    /// </summary>
+    private protected virtual string SiteBody(int a, int b, int backend) => $$"""
                     @toB path /oauth2/callback
                     @markedB header X-Replica b
                     @toA {
                         not path /oauth2/callback
                         not header X-Replica b
                     }
-                    forward_auth @toB {{b}} {
+                    forward_auth @toB 127.0.0.1:{{b}} {
                         uri /auth
                         copy_headers {{CaddyProxy.CopiedHeaders}}
                     }
-                    forward_auth @markedB {{b}} {
+                    forward_auth @markedB 127.0.0.1:{{b}} {
                         uri /auth
                         copy_headers {{CaddyProxy.CopiedHeaders}}
                     }
-                    forward_auth @toA {{a}} {
+                    forward_auth @toA 127.0.0.1:{{a}} {
                         uri /auth
                         copy_headers {{CaddyProxy.CopiedHeaders}}
                     }
-                    reverse_proxy 127.0.0.1:{{Backend.Port.ToString(CultureInfo.InvariantCulture)}}
-            """);
-    }
+                    reverse_proxy 127.0.0.1:{{backend}}
+            """;
 
     /// <summary>The provider of the stack; <paramref name="site"/> is Caddy's address.</summary>
     private protected virtual OidcProvider.Settings ProviderSettings(string site) => new()

@@ -206,32 +206,8 @@ internal sealed class RedisCluster : IAsyncDisposable
     /// </summary>
     public async Task<(RedisNode Promoted, TimeSpan Took)> KillPrimaryOfAsync(string key)
     {
-        var (primary, replica) = await OwnersOfAsync(key);
-        if (replica is null)
-        {
-            throw new InvalidOperationException($"the primary {primary.Address} of '{key}' has no replica");
-        }
-
-        await WaitForReplicaSyncAsync(primary, replica);
-        await primary.KillAsync();
-        var killed = Stopwatch.GetTimestamp();
-        await WaitAsync(
-            async () =>
-            {
-                foreach (var node in LiveNodes)
-                {
-                    if ((await ClusterInfoAsync(node)).GetValueOrDefault("cluster_state") != "ok")
-                    {
-                        return false;
-                    }
-                }
-
-                return (await InfoAsync(replica, "replication")).GetValueOrDefault("role") == "master"
-                    && (await OwnersOfAsync(key)).Primary == replica;
-            },
-            TimeSpan.FromSeconds(30),
-            $"replica {replica.Address} to take over from the killed primary {primary.Address}");
-        return (replica, Stopwatch.GetElapsedTime(killed));
+        var (_, promoted, took) = await FailOverAsync(key, n => n.KillAsync(), "killed");
+        return (promoted, took);
     }
 
     /// <summary>
@@ -239,7 +215,13 @@ internal sealed class RedisCluster : IAsyncDisposable
     /// stay open, nothing answers), then waits until the replica is a primary owning the slot and every other node
     /// reports <c>cluster_state:ok</c>. Returns the hung node, the promoted one and how long the failover took.
     /// </summary>
-    public async Task<(RedisNode Hung, RedisNode Promoted, TimeSpan Took)> PausePrimaryOfAsync(string key)
+    public Task<(RedisNode Hung, RedisNode Promoted, TimeSpan Took)> PausePrimaryOfAsync(string key) => FailOverAsync(key, n =>
+    {
+        n.Pause();
+        return Task.CompletedTask;
+    }, "hung");
+
+    private async Task<(RedisNode Old, RedisNode Promoted, TimeSpan Took)> FailOverAsync(string key, Func<RedisNode, Task> stop, string what)
     {
         var (primary, replica) = await OwnersOfAsync(key);
         if (replica is null)
@@ -248,8 +230,8 @@ internal sealed class RedisCluster : IAsyncDisposable
         }
 
         await WaitForReplicaSyncAsync(primary, replica);
-        primary.Pause();
-        var paused = Stopwatch.GetTimestamp();
+        await stop(primary);
+        var stopped = Stopwatch.GetTimestamp();
         await WaitAsync(
             async () =>
             {
@@ -265,8 +247,8 @@ internal sealed class RedisCluster : IAsyncDisposable
                     && (await OwnersOfAsync(key)).Primary == replica;
             },
             TimeSpan.FromSeconds(30),
-            $"replica {replica.Address} to take over from the hung primary {primary.Address}");
-        return (primary, replica, Stopwatch.GetElapsedTime(paused));
+            $"replica {replica.Address} to take over from the {what} primary {primary.Address}");
+        return (primary, replica, Stopwatch.GetElapsedTime(stopped));
     }
 
     /// <summary>Resumes a node hung by <see cref="PausePrimaryOfAsync"/> and waits until it has rejoined as a replica of <paramref name="primary"/>.</summary>

@@ -123,42 +123,24 @@ internal sealed class RedisSentinel : IAsyncDisposable
     /// SIGKILLs the master and waits until every Sentinel names the replica as the new master and the replica says
     /// it is one. Returns how long the failover took from the kill.
     /// </summary>
-    public async Task<TimeSpan> KillMasterAsync()
-    {
-        var promoted = Replica ?? throw new InvalidOperationException("no replica left to promote");
-        await Master.KillAsync();
-        var killed = Stopwatch.GetTimestamp();
-        await WaitAsync(
-            async () =>
-            {
-                foreach (var sentinel in _sentinels)
-                {
-                    if (await MasterPortSeenByAsync(sentinel) != promoted.Port)
-                    {
-                        return false;
-                    }
-                }
-
-                return (await InfoAsync(promoted, "replication")).GetValueOrDefault("role") == "master";
-            },
-            TimeSpan.FromSeconds(30),
-            $"the Sentinels to promote the replica {promoted.Address} after the master {Master.Address} was killed");
-        var took = Stopwatch.GetElapsedTime(killed);
-        Master = promoted;
-        Replica = null;
-        return took;
-    }
+    public async Task<TimeSpan> KillMasterAsync() => (await FailOverAsync(n => n.KillAsync(), "was killed")).Took;
 
     /// <summary>
     /// SIGSTOPs the master (it hangs: connections stay open, nothing answers) and waits until every Sentinel names the
     /// replica as the new master and the replica says it is one. Returns the hung node and how long the failover took.
     /// </summary>
-    public async Task<(RedisNode Hung, TimeSpan Took)> PauseMasterAsync()
+    public Task<(RedisNode Hung, TimeSpan Took)> PauseMasterAsync() => FailOverAsync(n =>
+    {
+        n.Pause();
+        return Task.CompletedTask;
+    }, "hung");
+
+    private async Task<(RedisNode Old, TimeSpan Took)> FailOverAsync(Func<RedisNode, Task> stop, string what)
     {
         var promoted = Replica ?? throw new InvalidOperationException("no replica left to promote");
-        var hung = Master;
-        hung.Pause();
-        var paused = Stopwatch.GetTimestamp();
+        var old = Master;
+        await stop(old);
+        var stopped = Stopwatch.GetTimestamp();
         await WaitAsync(
             async () =>
             {
@@ -173,10 +155,11 @@ internal sealed class RedisSentinel : IAsyncDisposable
                 return (await InfoAsync(promoted, "replication")).GetValueOrDefault("role") == "master";
             },
             TimeSpan.FromSeconds(30),
-            $"the Sentinels to promote the replica {promoted.Address} after the master {hung.Address} hung");
+            $"the Sentinels to promote the replica {promoted.Address} after the master {old.Address} {what}");
+        var took = Stopwatch.GetElapsedTime(stopped);
         Master = promoted;
         Replica = null;
-        return (hung, Stopwatch.GetElapsedTime(paused));
+        return (old, took);
     }
 
     /// <summary>

@@ -109,6 +109,14 @@ public class FailoverLatencyTests
         });
     }
 
+    [Test]
+    public async Task Cluster_RollingRestartOfEveryNode_UnderLoad_NoRequestHeldPastTheRedisTimeout()
+    {
+        await using var cluster = await RedisCluster.StartAsync(RedisClusterCacheBackendTests.Password);
+        await RunAsync(ClusterSettings(cluster), () => Task.CompletedTask, async () =>
+            "Cluster rolling restart, node by node: " + string.Join("; ", await cluster.RollingRestartAsync()));
+    }
+
     private Dictionary<string, string> SentinelSettings(RedisSentinel sentinel) => Settings(
         ("REDIS_ADDRESS", sentinel.SentinelAddresses),
         ("REDIS_SENTINEL_MASTER_NAME", RedisSentinel.MasterName),

@@ -92,36 +92,36 @@ internal sealed class RedisCluster : IAsyncDisposable
             }
         }
 
-        await WaitAsync(
-            async () =>
+        await WaitAsync(WholeAsync, TimeSpan.FromSeconds(30), "cluster_state:ok on all six nodes and every replica's link up");
+    }
+
+    /// <summary>The cluster whole: all six nodes know each other with <c>cluster_state:ok</c>, three primaries own slots, three replicas' links are up.</summary>
+    private async Task<bool> WholeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            var info = await ClusterInfoAsync(node);
+            if (info.GetValueOrDefault("cluster_state") != "ok" || info.GetValueOrDefault("cluster_known_nodes") != "6")
             {
-                foreach (var node in _nodes)
-                {
-                    var info = await ClusterInfoAsync(node);
-                    if (info.GetValueOrDefault("cluster_state") != "ok" || info.GetValueOrDefault("cluster_known_nodes") != "6")
-                    {
-                        return false;
-                    }
-                }
+                return false;
+            }
+        }
 
-                // Every node's own view (gossip) must show the final shape too, not only the replicas themselves.
-                foreach (var node in _nodes)
-                {
-                    var view = await NodesAsync(node);
-                    if (view.Count != 6 || view.Any(n => n.Flags.Any(f => f is "fail" or "fail?" or "handshake" or "noaddr"))
-                        || view.Count(n => n.Flags.Contains("master") && n.Slots.Count > 0) != 3
-                        || view.Count(n => n.Flags.Contains("slave") && n.MasterId != "-") != 3)
-                    {
-                        return false;
-                    }
-                }
+        // Every node's own view (gossip) must show the final shape too, not only the replicas themselves.
+        foreach (var node in _nodes)
+        {
+            var view = await NodesAsync(node);
+            if (view.Count != 6 || view.Any(n => n.Flags.Any(f => f is "fail" or "fail?" or "handshake" or "noaddr"))
+                || view.Count(n => n.Flags.Contains("master") && n.Slots.Count > 0) != 3
+                || view.Count(n => n.Flags.Contains("slave") && n.MasterId != "-") != 3)
+            {
+                return false;
+            }
+        }
 
-                var roles = await Task.WhenAll(_nodes.Select(n => InfoAsync(n, "replication")));
-                return roles.Count(r => r.GetValueOrDefault("role") == "master") == 3
-                    && roles.Where(r => r.GetValueOrDefault("role") == "slave").Count(r => r.GetValueOrDefault("master_link_status") == "up") == 3;
-            },
-            TimeSpan.FromSeconds(30),
-            "cluster_state:ok on all six nodes and every replica's link up");
+        var roles = await Task.WhenAll(_nodes.Select(n => InfoAsync(n, "replication")));
+        return roles.Count(r => r.GetValueOrDefault("role") == "master") == 3
+            && roles.Where(r => r.GetValueOrDefault("role") == "slave").Count(r => r.GetValueOrDefault("master_link_status") == "up") == 3;
     }
 
     private Task<RedisNode> StartNodeAsync(string name)
@@ -170,18 +170,8 @@ internal sealed class RedisCluster : IAsyncDisposable
         var nodes = await NodesAsync(any);
         var primary = nodes.Single(n => n.Flags.Contains("master") && !n.Flags.Contains("fail") && n.Slots.Any(r => slot >= r.From && slot <= r.To));
 
-        // The replica as the replicas themselves say (gossip may lag behind): a live node replicating from the primary.
-        RedisNode? replica = null;
-        foreach (var node in LiveNodes)
-        {
-            var info = await InfoAsync(node, "replication");
-            if (info.GetValueOrDefault("role") == "slave" && info.GetValueOrDefault("master_port") == primary.Port.ToString(CultureInfo.InvariantCulture))
-            {
-                replica = node;
-            }
-        }
-
-        return (ByPort(primary.Port), replica);
+        var owner = ByPort(primary.Port);
+        return (owner, await FindReplicaOfAsync(owner));
     }
 
     /// <summary>Waits until <paramref name="replica"/> has every write <paramref name="primary"/> has (offsets equal).</summary>
@@ -229,6 +219,17 @@ internal sealed class RedisCluster : IAsyncDisposable
             throw new InvalidOperationException($"the primary {primary.Address} of '{key}' has no replica");
         }
 
+        var took = await FailOverAsync(primary, replica, stop, what, async () => (await OwnersOfAsync(key)).Primary == replica);
+        return (primary, replica, took);
+    }
+
+    /// <summary>
+    /// Stops <paramref name="primary"/> by <paramref name="stop"/> once <paramref name="replica"/> has synced, and waits
+    /// until the replica is a primary (<paramref name="owns"/> says it serves what it should) and every live node
+    /// reports <c>cluster_state:ok</c>. Returns how long that took from the stop.
+    /// </summary>
+    private async Task<TimeSpan> FailOverAsync(RedisNode primary, RedisNode replica, Func<RedisNode, Task> stop, string what, Func<Task<bool>> owns)
+    {
         await WaitForReplicaSyncAsync(primary, replica);
         await stop(primary);
         var stopped = Stopwatch.GetTimestamp();
@@ -243,12 +244,11 @@ internal sealed class RedisCluster : IAsyncDisposable
                     }
                 }
 
-                return (await InfoAsync(replica, "replication")).GetValueOrDefault("role") == "master"
-                    && (await OwnersOfAsync(key)).Primary == replica;
+                return (await InfoAsync(replica, "replication")).GetValueOrDefault("role") == "master" && await owns();
             },
             TimeSpan.FromSeconds(30),
             $"replica {replica.Address} to take over from the {what} primary {primary.Address}");
-        return (primary, replica, Stopwatch.GetElapsedTime(stopped));
+        return Stopwatch.GetElapsedTime(stopped);
     }
 
     /// <summary>Resumes a node hung by <see cref="PausePrimaryOfAsync"/> and waits until it has rejoined as a replica of <paramref name="primary"/>.</summary>
@@ -256,18 +256,80 @@ internal sealed class RedisCluster : IAsyncDisposable
     {
         hung.Resume();
         var resumed = Stopwatch.GetTimestamp();
-        await WaitAsync(
-            async () =>
-            {
-                var info = await InfoAsync(hung, "replication");
-                return info.GetValueOrDefault("role") == "slave"
-                    && info.GetValueOrDefault("master_port") == primary.Port.ToString(CultureInfo.InvariantCulture)
-                    && info.GetValueOrDefault("master_link_status") == "up"
-                    && (await ClusterInfoAsync(hung)).GetValueOrDefault("cluster_state") == "ok";
-            },
-            TimeSpan.FromSeconds(30),
-            $"the resumed node {hung.Address} to rejoin as a replica of {primary.Address}");
+        await WaitForReplicaOfAsync(hung, primary, "resumed");
         return Stopwatch.GetElapsedTime(resumed);
+    }
+
+    private Task WaitForReplicaOfAsync(RedisNode node, RedisNode primary, string what) => WaitAsync(
+        async () =>
+        {
+            var info = await InfoAsync(node, "replication");
+            return info.GetValueOrDefault("role") == "slave"
+                && info.GetValueOrDefault("master_port") == primary.Port.ToString(CultureInfo.InvariantCulture)
+                && info.GetValueOrDefault("master_link_status") == "up"
+                && (await ClusterInfoAsync(node)).GetValueOrDefault("cluster_state") == "ok";
+        },
+        TimeSpan.FromSeconds(30),
+        $"the {what} node {node.Address} to rejoin as a replica of {primary.Address}");
+
+    /// <summary>
+    /// A rolling restart of every node, one by one, as an operator (or a StatefulSet update) does it without persistence:
+    /// a replica is stopped (SIGTERM) and started again on its port with its <c>nodes.conf</c>; a primary is stopped, its
+    /// replica takes over (a failover: it must not come back as an empty primary), and it is started again and rejoins
+    /// as the new primary's replica. After each node the cluster is whole again before the next one is touched.
+    /// Returns one line per node (role, failover time, time until whole again).
+    /// </summary>
+    public async Task<IReadOnlyList<string>> RollingRestartAsync()
+    {
+        var steps = new List<string>();
+        for (var i = 0; i < _nodes.Count; i++)
+        {
+            var node = _nodes[i];
+            var began = Stopwatch.GetTimestamp();
+            var replication = await InfoAsync(node, "replication");
+            RedisNode primary;
+            string step;
+            if (replication.GetValueOrDefault("role") == "master")
+            {
+                var replica = await ReplicaOfAsync(node);
+                var took = await FailOverAsync(node, replica, n => n.TerminateAsync(), "stopped", () => Task.FromResult(true));
+                primary = replica;
+                step = $"{node.Name} (primary; {replica.Name} took over in {took.TotalMilliseconds:F0} ms)";
+            }
+            else
+            {
+                primary = ByPort(int.Parse(replication["master_port"], CultureInfo.InvariantCulture));
+                await node.TerminateAsync();
+                step = $"{node.Name} (replica of {primary.Name})";
+            }
+
+            var restarted = await node.StartAgainAsync();
+            _nodes[i] = restarted;
+            await WaitForReplicaOfAsync(restarted, primary, "restarted");
+            await WaitAsync(WholeAsync, TimeSpan.FromSeconds(30), $"the cluster whole again after restarting {node.Name}");
+            steps.Add($"{step} restarted, whole again after {Stopwatch.GetElapsedTime(began).TotalMilliseconds:F0} ms");
+        }
+
+        return steps;
+    }
+
+    private async Task<RedisNode> ReplicaOfAsync(RedisNode primary) =>
+        await FindReplicaOfAsync(primary) ?? throw new InvalidOperationException($"the primary {primary.Address} has no replica");
+
+    /// <summary>The replica as the replicas themselves say (gossip may lag behind): a live node replicating from the primary.</summary>
+    private async Task<RedisNode?> FindReplicaOfAsync(RedisNode primary)
+    {
+        RedisNode? replica = null;
+        foreach (var node in LiveNodes)
+        {
+            var info = await InfoAsync(node, "replication");
+            if (info.GetValueOrDefault("role") == "slave" && info.GetValueOrDefault("master_port") == primary.Port.ToString(CultureInfo.InvariantCulture))
+            {
+                replica = node;
+            }
+        }
+
+        return replica;
     }
 
     /// <summary>Keys matching <paramref name="pattern"/> on every live primary, by SCAN (what a node really holds).</summary>

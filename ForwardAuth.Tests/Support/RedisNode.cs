@@ -10,12 +10,18 @@ namespace ForwardAuth.Tests.Support;
 internal sealed class RedisNode : IAsyncDisposable
 {
     private readonly ExternalProcess _process;
+    private readonly Func<int, IReadOnlyList<string>> _arguments;
+    private readonly Func<int, Task<bool>> _ready;
+    private readonly string _executable;
 
-    private RedisNode(string name, int port, ExternalProcess process)
+    private RedisNode(string name, int port, ExternalProcess process, Func<int, IReadOnlyList<string>> arguments, Func<int, Task<bool>> ready, string executable)
     {
         Name = name;
         Port = port;
         _process = process;
+        _arguments = arguments;
+        _ready = ready;
+        _executable = executable;
     }
 
     public string Name { get; }
@@ -45,7 +51,7 @@ internal sealed class RedisNode : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var port = pickPort();
-            var node = new RedisNode(name, port, ExternalProcess.Start(path, arguments(port)));
+            var node = new RedisNode(name, port, ExternalProcess.Start(path, arguments(port)), arguments, ready, executable);
             bool exited;
             string log;
             try
@@ -109,6 +115,26 @@ internal sealed class RedisNode : IAsyncDisposable
             _process.Signal("KILL");
             await _process.WaitForExitAsync(TimeSpan.FromSeconds(10));
         }
+    }
+
+    /// <summary>A planned stop, as a rolling deployment does it: SIGTERM (Redis shuts down cleanly), then waits for the exit.</summary>
+    public async Task TerminateAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Signal("TERM");
+            await _process.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    /// <summary>
+    /// After <see cref="TerminateAsync"/>: the same command line on the same port (a cluster node keeps its identity
+    /// through its <c>nodes.conf</c>). Returns the new process's node; this one is disposed.
+    /// </summary>
+    public async Task<RedisNode> StartAgainAsync()
+    {
+        await _process.DisposeAsync();
+        return await StartAsync(Name, _arguments, _ready, () => Port, _executable);
     }
 
     /// <summary>SIGSTOP: the node hangs (its port still accepts connections, nothing answers) until <see cref="Resume"/>.</summary>

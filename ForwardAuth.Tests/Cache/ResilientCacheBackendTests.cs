@@ -123,6 +123,46 @@ public class ResilientCacheBackendTests
     }
 
     [Test]
+    public async Task Recovery_RedisAnswersTheHealthProbe_ClosedLongBeforeTheOpenTimeout()
+    {
+        // Issue 18: a replica never holds its breaker open while Redis answers. Without the health probe while open, the
+        // circuit would stay open for the whole circuitBreakerTimeout (60 s here).
+        await OpenTheCircuitAsync();
+        var openedAt = _time.GetUtcNow();
+        var transitions = new List<CircuitState>();
+        _cache.Breaker.StateChanged += (_, to) =>
+        {
+            lock (transitions)
+            {
+                transitions.Add(to);
+            }
+        };
+
+        _redis.Down = false;
+        await TimePassesUntilAsync(() => _cache.Breaker.State == CircuitState.Closed, "the health probe to close the circuit");
+
+        var open = _time.GetUtcNow() - openedAt;
+        Assert.That(open, Is.LessThanOrEqualTo(TimeSpan.FromSeconds(15)), $"closed {open.TotalSeconds:F0} s after opening: within a few health intervals (5 s), not the 60 s timeout");
+        lock (transitions)
+        {
+            Assert.That(transitions, Is.EqualTo(new[] { CircuitState.HalfOpen, CircuitState.Closed }), "through half-open, as the state machine goes");
+        }
+    }
+
+    [Test]
+    public async Task Open_RedisStillDown_HealthProbeEveryIntervalButNoHalfOpenBeforeTheTimeout()
+    {
+        await OpenTheCircuitAsync();
+        var openedAt = _time.GetUtcNow();
+        var checks = _redis.HealthChecks;
+
+        await TimePassesUntilAsync(() => _redis.HealthChecks >= checks + 3, "three health probes while open");
+
+        Assert.That(_time.GetUtcNow() - openedAt, Is.LessThan(OpenTimeout), "probed every health interval, not once per timeout");
+        Assert.That(_cache.Breaker.State, Is.EqualTo(CircuitState.Open), "an unanswered probe changes nothing");
+    }
+
+    [Test]
     public async Task Recovery_RedisStillDown_StaysOpenAndKeepsTheJournal()
     {
         await OpenTheCircuitAsync();

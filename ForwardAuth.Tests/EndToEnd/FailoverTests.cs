@@ -1,7 +1,10 @@
 using System.Net;
+using System.Diagnostics;
 using System.Text.Json;
+using ForwardAuth.Cache;
 using ForwardAuth.Tests.Cache;
 using ForwardAuth.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ForwardAuth.Tests.EndToEnd;
 
@@ -152,5 +155,90 @@ public class FailoverTests
 
         AssertNobodyTurnedAway(load);
         await AssertEveryoneStillInAsync(users, a, b);
+    }
+    [Test]
+    public async Task Sentinel_FailoverOpensTheBreaker_ClosedAsSoonAsRedisAnswers_NotAfterTheTimeout()
+    {
+        await using var sentinel = await RedisSentinel.StartAsync(RedisSentinelCacheBackendTests.Password);
+        var settings = Settings("redis",
+            ("REDIS_ADDRESS", sentinel.SentinelAddresses),
+            ("REDIS_SENTINEL_MASTER_NAME", RedisSentinel.MasterName),
+            ("REDIS_PASSWORD", RedisSentinelCacheBackendTests.Password),
+            ("REDIS_CIRCUIT_BREAKER_TIMEOUT", "60"));
+        await BreakerClosesWhenRedisAnswersAsync(settings, sentinel.WaitForReplicaSyncAsync, async () => $"Sentinel failover took {(await sentinel.KillMasterAsync()).TotalMilliseconds:F0} ms");
+    }
+
+    [Test]
+    public async Task Cluster_FailoverOpensTheBreaker_ClosedAsSoonAsRedisAnswers_NotAfterTheTimeout()
+    {
+        await using var cluster = await RedisCluster.StartAsync(RedisClusterCacheBackendTests.Password);
+        var settings = Settings("redis",
+            ("REDIS_ADDRESS", cluster.Addresses),
+            ("REDIS_CLUSTER_MODE", "true"),
+            ("REDIS_PASSWORD", RedisClusterCacheBackendTests.Password),
+            ("REDIS_CIRCUIT_BREAKER_TIMEOUT", "60"));
+        await BreakerClosesWhenRedisAnswersAsync(settings, () => Task.CompletedTask, async () =>
+        {
+            var victim = (await cluster.KeysByPrimaryAsync("fa-test:session:*")).First(p => p.Value.Count > 0).Value[0];
+            var (promoted, took) = await cluster.KillPrimaryOfAsync(victim);
+            return $"Cluster failover to {promoted.Address} took {took.TotalMilliseconds:F0} ms";
+        });
+    }
+
+    /// <summary>
+    /// Issue 18: the timeouts of a failover open the breaker (the default <c>circuitBreakerTimeout</c>, 60 s, here);
+    /// once the promoted master answers the health probe (every second) the circuit closes — long before the timeout —
+    /// so logins that start on one replica and finish on the other work again at once (while a replica runs on its
+    /// fallback they would meet a single-use marker the other cannot see).
+    /// </summary>
+    private async Task BreakerClosesWhenRedisAnswersAsync(Dictionary<string, string> settings, Func<Task> beforeLoad, Func<Task<string>> failover)
+    {
+        await using var a = await ForwardAuthInstance.StartInProcessAsync(settings);
+        await using var b = await ForwardAuthInstance.StartInProcessAsync(settings);
+        var users = await LogInAsync(a, b, 6, "probe-user");
+        await beforeLoad();
+        var opened = new Dictionary<ForwardAuthInstance, long>();
+        var openFor = new Dictionary<ForwardAuthInstance, TimeSpan>();
+        foreach (var replica in new[] { a, b })
+        {
+            replica.Services.GetRequiredService<ResilientCacheBackend>().Breaker.StateChanged += (_, to) =>
+            {
+                lock (opened)
+                {
+                    if (to == CircuitState.Open)
+                    {
+                        opened.TryAdd(replica, Stopwatch.GetTimestamp());
+                    }
+                    else if (to == CircuitState.Closed && opened.TryGetValue(replica, out var at))
+                    {
+                        openFor.TryAdd(replica, Stopwatch.GetElapsedTime(at));
+                    }
+                }
+            };
+        }
+
+        await using var load = new LoadRun([a, b], users.Select(u => u.Cookies[SessionCookie]).ToList(), connections: 50);
+        await TestPaths.WaitUntilAsync(() => Task.FromResult(load.Results.Count > 100), TimeSpan.FromSeconds(10), "load to run");
+        TestContext.Progress.WriteLine(await failover());
+        await TestPaths.WaitUntilAsync(
+            () =>
+            {
+                lock (opened)
+                {
+                    return Task.FromResult(opened.Count > 0 && openFor.Count == opened.Count);
+                }
+            },
+            TimeSpan.FromSeconds(20),
+            "every breaker the failover opened to close again, long before circuitBreakerTimeout (60 s)");
+        await load.StopAsync();
+        lock (opened)
+        {
+            TestContext.Progress.WriteLine("breaker open for: " + string.Join(", ", openFor.Select(p => $"{p.Value.TotalMilliseconds:F0} ms on :{p.Key.Port}")));
+        }
+
+        await RecoverAsync(a, b);
+        AssertNobodyTurnedAway(load);
+        var newcomers = await LogInAsync(a, b, 4, "crossing-after-failover");
+        await AssertEveryoneStillInAsync(users.Concat(newcomers), a, b);
     }
 }

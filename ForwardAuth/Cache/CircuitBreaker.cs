@@ -11,7 +11,8 @@ internal enum CircuitState
 /// <summary>
 /// The circuit breaker of the reference document, written by hand as a small state machine:
 /// CLOSED counts consecutive outage failures (connection, timeout — nothing else) and opens at the threshold;
-/// OPEN refuses every call at once (no network wait) until the timeout has passed; HALF-OPEN admits a limited number
+/// OPEN refuses every call at once (no network wait) until the timeout has passed (or the background health probe
+/// finds Redis answering: <see cref="HalfOpenEarly"/>); HALF-OPEN admits a limited number
 /// of probes: one success closes it, one failure opens it again. Time comes from <see cref="TimeProvider"/>.
 /// </summary>
 internal sealed class CircuitBreaker(int threshold, TimeSpan openTimeout, TimeProvider time, int halfOpenProbes = 1)
@@ -32,6 +33,18 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan openTimeout, TimePr
             lock (_gate)
             {
                 return _state == CircuitState.Open && OpenTimeoutPassed() ? CircuitState.HalfOpen : _state;
+            }
+        }
+    }
+
+    /// <summary>The <see cref="TimeProvider"/> timestamp of the last transition to OPEN.</summary>
+    public long OpenedAt
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _openedAt;
             }
         }
     }
@@ -81,6 +94,26 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan openTimeout, TimePr
 
         Raise(changedFrom, CircuitState.HalfOpen);
         return allowed;
+    }
+
+    /// <summary>
+    /// Redis answered the background health probe while the circuit is OPEN and its timeout has not passed: go HALF-OPEN
+    /// now rather than after <c>circuitBreakerTimeout</c> (a replica never holds the circuit open while Redis answers;
+    /// the timeout is the longest it stays open without a probe). True when this call made the transition.
+    /// </summary>
+    public bool HalfOpenEarly()
+    {
+        CircuitState? changedFrom = null;
+        lock (_gate)
+        {
+            if (_state == CircuitState.Open)
+            {
+                changedFrom = Transition(CircuitState.HalfOpen);
+            }
+        }
+
+        Raise(changedFrom, CircuitState.HalfOpen);
+        return changedFrom is not null;
     }
 
     public void OnSuccess(bool isProbe)

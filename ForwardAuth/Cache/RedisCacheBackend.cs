@@ -127,7 +127,15 @@ internal sealed class RedisCacheBackend(
         {
             var multiplexer = await connecting.WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             var started = Stopwatch.GetTimestamp();
-            await multiplexer.GetDatabase().PingAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+            if (connection.ClusterMode)
+            {
+                await ClusterCoverage.PingEverySlotOwnerAsync(multiplexer, _commandTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await multiplexer.GetDatabase().PingAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+            }
+
             return new CacheHealth(true, Stopwatch.GetElapsedTime(started), null);
         }
         catch (TimeoutException) when (!connecting.IsCompleted)

@@ -30,6 +30,9 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public string KeyPrefix => _options.KeyPrefix + ":";
 
+    /// <summary>A Redis Cluster: the health probe checks every slot owner (<see cref="ClusterCoverage"/>).</summary>
+    public bool ClusterMode => _options.ClusterMode;
+
     public Task<ConnectionMultiplexer> GetAsync() => _multiplexer.Value;
 
     /// <summary>Readiness waits for the first connection attempt (<see cref="FirstConnectGate"/>).</summary>

@@ -5,8 +5,9 @@ namespace ForwardAuth.Cache;
 /// <summary>
 /// Redis (or hybrid) behind the circuit breaker, with the in-memory fallback. While the breaker lets calls through
 /// they go to Redis; an outage failure is counted and the call is served from memory instead. While OPEN every call
-/// goes to memory at once, writes are journalled, and a background probe tests Redis after
-/// <c>circuitBreakerTimeout</c> (while closed, the same monitor PINGs every <c>healthCheckInterval</c>); when the circuit closes the journal is replayed so every replica learns what happened
+/// goes to memory at once, writes are journalled, and a background monitor PINGs Redis every <c>healthCheckInterval</c>
+/// (the circuit goes half-open as soon as Redis answers, at the latest after <c>circuitBreakerTimeout</c>; while closed the
+/// same monitor PINGs through the breaker); when the circuit closes the journal is replayed so every replica learns what happened
 /// during the outage. Atomic operations fall back to this replica's memory too, except an add-if-absent that requires
 /// <see cref="Guarantee.AcrossReplicas"/>: that one answers <see cref="AddResult.CannotGuarantee"/>. The background
 /// monitor runs in the store's hosted service (<see cref="StoreBackgroundService"/>), never from the constructor.
@@ -224,7 +225,7 @@ internal sealed partial class ResilientCacheBackend : ICacheBackend, IAsyncDispo
         switch (to)
         {
             case CircuitState.Open:
-                Log.CircuitBreakerOpened(_logger, _breaker.ConsecutiveFailures, (int)_openTimeout.TotalSeconds);
+                Log.CircuitBreakerOpened(_logger, _breaker.ConsecutiveFailures, (int)Math.Min(_healthInterval.TotalSeconds, _openTimeout.TotalSeconds), (int)_openTimeout.TotalSeconds);
                 Log.FallingBackToMemory(_logger);
                 break;
             case CircuitState.HalfOpen:

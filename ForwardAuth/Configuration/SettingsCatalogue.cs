@@ -132,7 +132,7 @@ internal static class SettingsCatalogue
         new("redis.readTimeout", SettingKind.Integer, "3", "Bound of one command round trip, with writeTimeout: the longer of the two (`SyncTimeout`/`AsyncTimeout` and our own bound).", Min: 1, Max: 600),
         new("redis.writeTimeout", SettingKind.Integer, "3", "See readTimeout.", Min: 1, Max: 600),
         new("redis.circuitBreakerThreshold", SettingKind.Integer, "5", "Consecutive connection/timeout failures that open the circuit breaker.", Min: 1, Max: 1000),
-        new("redis.circuitBreakerTimeout", SettingKind.Integer, "60", "Seconds the breaker stays open before probing Redis again.", Min: 1, Max: 3600),
+        new("redis.circuitBreakerTimeout", SettingKind.Integer, "60", "Longest the breaker stays open before probing Redis again (it probes as soon as Redis answers the health PING, every healthCheckInterval).", Min: 1, Max: 3600),
         new("redis.tls.enabled", SettingKind.Boolean, "false", "Connect with TLS."),
         new("redis.tls.certFile", SettingKind.Text, "", "Client certificate (PEM) for mutual TLS."),
         new("redis.tls.keyFile", SettingKind.Text, "", "Client private key (PEM) for mutual TLS."),

@@ -32,14 +32,17 @@ internal static partial class Log
     [LoggerMessage(105, LogLevel.Information, "Redis is disabled (redis.enabled=false): using the in-memory cache, single replica only")]
     public static partial void RedisDisabled(ILogger logger);
 
-    [LoggerMessage(106, LogLevel.Warning, "Circuit breaker opened after {Failures} consecutive Redis failures; probing again in {TimeoutSeconds}s")]
-    public static partial void CircuitBreakerOpened(ILogger logger, int failures, int timeoutSeconds);
+    [LoggerMessage(106, LogLevel.Warning, "Circuit breaker opened after {Failures} consecutive Redis failures; health probe every {ProbeSeconds}s, probing again in {TimeoutSeconds}s at the latest")]
+    public static partial void CircuitBreakerOpened(ILogger logger, int failures, int probeSeconds, int timeoutSeconds);
 
     [LoggerMessage(107, LogLevel.Warning, "Falling back to memory cache: sessions are decided from memory and sealed cookies, writes are journalled for Redis")]
     public static partial void FallingBackToMemory(ILogger logger);
 
     [LoggerMessage(108, LogLevel.Information, "Circuit breaker half-open: probing Redis")]
     public static partial void CircuitBreakerHalfOpen(ILogger logger);
+
+    [LoggerMessage(116, LogLevel.Information, "Circuit breaker half-open: Redis answered the health probe {OpenSeconds}s after the circuit opened (not waiting out circuitBreakerTimeout {TimeoutSeconds}s)")]
+    public static partial void CircuitBreakerHalfOpenEarly(ILogger logger, int openSeconds, int timeoutSeconds);
 
     [LoggerMessage(109, LogLevel.Information, "Redis connection restored: circuit breaker closed (was {PreviousState})")]
     public static partial void RedisRestored(ILogger logger, string previousState);

@@ -48,10 +48,8 @@ internal sealed class OidcClients
             throw new HttpRequestException("the provider's discovery document lacks issuer, authorization_endpoint or token_endpoint");
         }
 
-        var answers = new TokenAnswerRecorder(new Uri(configuration.TokenEndpoint)) { InnerHandler = _handlers.CreateHandler(ProviderHttp.ClientName) };
-#pragma warning disable CA2000 // The handler chain belongs to the handler factory (disposeHandler: false); the client only lives for this exchange.
-        var http = new HttpClient(answers, disposeHandler: false) { Timeout = ProviderHttp.Timeout };
-#pragma warning restore CA2000
+        var answers = new TokenAnswerRecorder(new Uri(configuration.TokenEndpoint));
+        HttpClient? http = null;
         var options = new OidcClientOptions
         {
             ProviderInformation = new ProviderInformation
@@ -68,7 +66,7 @@ internal sealed class OidcClients
             Scope = string.Join(' ', _scopes.For(configuration)),
             RedirectUri = redirectUri,
             StateLength = 32,
-            HttpClientFactory = _ => http,
+            HttpClientFactory = _ => http ??= HttpClientFor(answers),
             IdentityTokenValidator = idTokens,
 
             // Our JWKS stays with ProviderMetadata (rate-limited refetch on an unknown kid); the authorize URL is the
@@ -78,5 +76,14 @@ internal sealed class OidcClients
             LoadProfile = false,
         };
         return new OidcExchange(new OidcClient(options), answers);
+    }
+
+    // Made on the exchange's first call only: a login's start calls nothing.
+    private HttpClient HttpClientFor(TokenAnswerRecorder answers)
+    {
+        answers.InnerHandler = _handlers.CreateHandler(ProviderHttp.ClientName);
+#pragma warning disable CA2000 // The handler chain belongs to the handler factory (disposeHandler: false); the client only lives for this exchange.
+        return new HttpClient(answers, disposeHandler: false) { Timeout = ProviderHttp.Timeout };
+#pragma warning restore CA2000
     }
 }

@@ -127,6 +127,7 @@ internal static class HostingExtensions
         services.AddSingleton<TokenIntrospection>();
         services.AddSingleton<BearerTokens>();
         services.AddSingleton<RequestedScopes>();
+        services.AddSingleton<OidcClients>();
         services.AddSingleton<OidcProtocol>();
         services.AddSingleton<UserinfoClaims>();
         services.AddForwardAuthStore(options.Redis);

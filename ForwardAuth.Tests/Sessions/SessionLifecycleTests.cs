@@ -380,7 +380,7 @@ public class SessionLifecycleTests
     public void IsDue_TokensShorterThanTheGrace_HalfTheirLifetimeEarlyAtMost()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        var refresher = new SessionRefresher(null!, null!, null!, null!, _a.Services.GetRequiredService<ForwardAuth.Configuration.ForwardAuthOptions>(), clock,
+        var refresher = new SessionRefresher(null!, null!, null!, _a.Services.GetRequiredService<ForwardAuth.Configuration.ForwardAuthOptions>(), clock,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<SessionRefresher>.Instance);
         var record = new SessionRecord
         {

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using Duende.IdentityModel.OidcClient;
 using ForwardAuth.Configuration;
 using ForwardAuth.Oidc;
 using ForwardAuth.Observability;
@@ -54,12 +55,11 @@ internal sealed class LoginFlow(
         string redirectUri, string returnUrl, bool seeOther, bool challenged, bool retried, IHeaderDictionary? requestHeaders,
         IReadOnlyList<string>? acr, long? maxAge, CancellationToken cancellationToken)
     {
-        var state = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
         var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var pkce = Pkce.Create();
+        var authorize = await protocol.PrepareLoginAsync(redirectUri, nonce, acr, maxAge, cancellationToken).ConfigureAwait(false);
+        var state = authorize.State;
         var now = time.GetUtcNow();
-        var sealedLogin = loginCookies.Seal(new PendingLogin(state, nonce, pkce.Verifier, returnUrl, redirectUri, now.ToUnixTimeMilliseconds(), retried, acr, maxAge));
-        var authorizeUrl = await protocol.AuthorizeUrlAsync(state, nonce, pkce, redirectUri, cancellationToken, StepUpParameters(acr, maxAge)).ConfigureAwait(false);
+        var sealedLogin = loginCookies.Seal(new PendingLogin(state, nonce, authorize.CodeVerifier, returnUrl, authorize.RedirectUri, now.ToUnixTimeMilliseconds(), retried, acr, maxAge));
         var loginId = LoginCookie.IdOf(state);
         var stale = requestHeaders is null ? [] : PendingLoginCookies.Stale(requestHeaders, loginCookies, now);
         if (stale.Count > 0)
@@ -69,31 +69,10 @@ internal sealed class LoginFlow(
 
         Log.LoginStarted(logger, new Uri(redirectUri).Authority, loginId);
         metrics.LoginsStarted.Inc();
-        return new AuthOutcome.LoginRedirect(authorizeUrl, loginCookies.NameFor(state), sealedLogin, LoginCookie.Lifetime, seeOther, challenged)
+        return new AuthOutcome.LoginRedirect(authorize.StartUrl, loginCookies.NameFor(state), sealedLogin, LoginCookie.Lifetime, seeOther, challenged)
         {
             StaleBindingCookies = stale,
         };
-    }
-
-    private static Dictionary<string, string>? StepUpParameters(IReadOnlyList<string>? acr, long? maxAge)
-    {
-        if (acr is null && maxAge is null)
-        {
-            return null;
-        }
-
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (acr is not null)
-        {
-            parameters["acr_values"] = string.Join(' ', acr);
-        }
-
-        if (maxAge is { } seconds)
-        {
-            parameters["max_age"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
-
-        return parameters;
     }
 
     /// <summary>The callback: the provider's answer to one login, on whichever replica it lands.</summary>
@@ -183,8 +162,11 @@ internal sealed class LoginFlow(
         string code, PendingLogin record, string loginId, string bindingCookieName, Func<string, string?> readCookie, LoginDevice device,
         CancellationToken cancellationToken)
     {
-        var response = await protocol.ExchangeCodeAsync(code, record.CodeVerifier, record.RedirectUri, cancellationToken).ConfigureAwait(false);
-        if (response.IsError && response.Error == "invalid_grant" && !record.Retried)
+        // OidcClient exchanges the code and has our validator check the ID token (with this login's nonce).
+        var login = new AuthorizeState { State = record.State, CodeVerifier = record.CodeVerifier, RedirectUri = record.RedirectUri };
+        var exchange = await protocol.ExchangeCodeAsync(code, login, record.Nonce, cancellationToken).ConfigureAwait(false);
+        var response = exchange.Answer;
+        if (response is { IsError: true, Error: "invalid_grant" } && !record.Retried)
         {
             // The provider voided the code (e.g. another login of the same browser finished at the same moment): a
             // fresh login usually succeeds where a 403 would be a dead end. Once only: the new record says so.
@@ -196,21 +178,20 @@ internal sealed class LoginFlow(
             return restarted with { StaleBindingCookies = [bindingCookieName] };
         }
 
-        if (response.IsError || string.IsNullOrEmpty(response.IdentityToken))
+        if (response is null || response.IsError || string.IsNullOrEmpty(response.IdentityToken))
         {
-            var error = response.IsError ? Printable(response.Error ?? "error") : "no id_token in the response";
+            var error = response is null ? Printable(exchange.Refusal ?? "error") : response.IsError ? Printable(response.Error ?? "error") : "no id_token in the response";
             // 401 from the token endpoint: this service's client credentials are wrong, not the user's login.
-            Log.TokenExchangeFailed(logger, response.HttpStatusCode == System.Net.HttpStatusCode.Unauthorized
+            Log.TokenExchangeFailed(logger, response?.HttpStatusCode == System.Net.HttpStatusCode.Unauthorized
                 ? error + ": the provider refused the client; check clientID, clientSecret and tokenEndpointAuthMethod"
                 : error);
-            var status = response.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol || !response.IsError ? 403 : 502;
+            var status = response is null || response.ErrorType == Duende.IdentityModel.Client.ResponseErrorType.Protocol || !response.IsError ? 403 : 502;
             return Fail(status, "code_exchange", "the provider did not accept the login (" + error + ")", bindingCookieName);
         }
 
-        var check = await tokens.ValidateIdTokenAsync(response.IdentityToken, record.Nonce, cancellationToken).ConfigureAwait(false);
-        if (!check.IsValid)
+        if (exchange.IdTokenVerdict is not { IsValid: true } check)
         {
-            return Fail(403, "id_token_invalid", "the ID token is not valid: " + check.Error, bindingCookieName);
+            return Fail(403, "id_token_invalid", "the ID token is not valid: " + exchange.IdTokenVerdict.Error, bindingCookieName);
         }
 
         var idToken = check.Token!;

@@ -1,92 +1,89 @@
-using System.Buffers.Text;
-using System.Security.Cryptography;
-using System.Text;
 using Duende.IdentityModel.Client;
+using Duende.IdentityModel.OidcClient;
 using ForwardAuth.Configuration;
 
 namespace ForwardAuth.Oidc;
 
-/// <summary>PKCE pair: the verifier stays in the login record, the S256 challenge goes to the provider.</summary>
-internal sealed record Pkce(string Verifier, string Challenge)
+/// <summary>
+/// What an exchange at the token endpoint came to: the endpoint's <paramref name="Answer"/> as received (null when
+/// OidcClient refused before calling it), our validation's verdict on its ID token (null when there was none or
+/// OidcClient did not get to it), and OidcClient's refusal, if any (a refused code, an <c>at_hash</c> that does not
+/// match the access token, an answer without an access token, an ID token our validation refused).
+/// </summary>
+internal sealed record TokenExchange(TokenResponse? Answer, TokenCheck? IdToken, string? Refusal)
 {
-    public static Pkce Create()
-    {
-        var verifier = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
-        var challenge = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier)));
-        return new Pkce(verifier, challenge);
-    }
+    /// <summary>
+    /// The ID token's verdict, OidcClient's checks included: ours when it refused, else a refusal when OidcClient refused
+    /// the answer, else ours.
+    /// </summary>
+    public TokenCheck IdTokenVerdict => IdToken is { IsValid: false } || (IdToken is not null && Refusal is null)
+        ? IdToken
+        : TokenCheck.Invalid("refused by OidcClient (" + (Refusal ?? "not validated") + ")");
 }
 
 /// <summary>
-/// The OAuth/OIDC protocol messages, built and sent with Duende.IdentityModel: authorize URL, code exchange,
-/// userinfo, refresh-token revocation and the end-session URL.
+/// The OAuth/OIDC protocol messages. Login start, code exchange and refresh go through Duende.IdentityModel.OidcClient
+/// (<see cref="OidcClients"/>): <c>PrepareLoginAsync</c>, <c>ProcessResponseAsync</c>, <c>RefreshTokenAsync</c>, with
+/// our ID token validation plugged in. Userinfo, refresh-token revocation and the end-session URL are built and sent
+/// with Duende.IdentityModel. docs/architecture.md says what stays ours and why.
 /// </summary>
-internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options, RequestedScopes scopes, ClientCredentials credentials)
+internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory httpClients, ForwardAuthOptions options, OidcClients clients, TokenValidator tokens, ClientCredentials credentials)
 {
-    private ClientCredentialStyle CredentialStyle => options.TokenEndpointAuth == TokenEndpointAuth.ClientSecretPost
-        ? ClientCredentialStyle.PostBody
-        : ClientCredentialStyle.AuthorizationHeader;
-
-    /// <param name="stepUp">A step-up login's <c>acr_values</c> and/or <c>max_age</c>: added to (and winning over) <c>authorizeParams</c>.</param>
-    public async Task<string> AuthorizeUrlAsync(
-        string state, string nonce, Pkce pkce, string redirectUri, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? stepUp = null)
+    /// <summary>
+    /// A login's authorize request: OidcClient's <see cref="AuthorizeState"/> (its <c>state</c>, PKCE S256 verifier,
+    /// redirect URI and the URL to send the browser to), with our <paramref name="nonce"/>, <c>authorizeParams</c>
+    /// and a step-up's <c>acr_values</c>/<c>max_age</c> (which win over <c>authorizeParams</c>) added.
+    /// </summary>
+    public async Task<AuthorizeState> PrepareLoginAsync(
+        string redirectUri, string nonce, IReadOnlyList<string>? acr, long? maxAge, CancellationToken cancellationToken)
     {
-        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
-        var extra = options.AuthorizeParams;
-        if (stepUp is { Count: > 0 })
+        var exchange = await clients.CreateAsync(redirectUri, idTokens: null, cancellationToken).ConfigureAwait(false);
+        var extra = new Dictionary<string, string>(options.AuthorizeParams, StringComparer.Ordinal);
+        if (acr is not null)
         {
-            var merged = new Dictionary<string, string>(options.AuthorizeParams, StringComparer.Ordinal);
-            foreach (var (name, value) in stepUp)
-            {
-                merged[name] = value;
-            }
-
-            extra = merged;
+            extra["acr_values"] = string.Join(' ', acr);
         }
 
-        return new RequestUrl(configuration.AuthorizationEndpoint).CreateAuthorizeUrl(
-            clientId: client.ClientId,
-            responseType: "code",
-            scope: string.Join(' ', scopes.For(configuration)),
-            redirectUri: redirectUri,
-            state: state,
-            nonce: nonce,
-            codeChallenge: pkce.Challenge,
-            codeChallengeMethod: "S256",
-            extra: extra.Count == 0 ? null : new Parameters(extra));
+        if (maxAge is { } seconds)
+        {
+            extra["max_age"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        var parameters = new Parameters { { "nonce", nonce } };
+        foreach (var (name, value) in extra)
+        {
+            parameters.Add(name, value);
+        }
+
+        var state = await exchange.Client.PrepareLoginAsync(parameters, cancellationToken).ConfigureAwait(false);
+        return state.IsError ? throw new HttpRequestException("the authorize request could not be prepared: " + state.Error) : state;
     }
 
-    public async Task<TokenResponse> ExchangeCodeAsync(string code, string codeVerifier, string redirectUri, CancellationToken cancellationToken)
+    /// <summary>
+    /// The callback's code exchanged by OidcClient (<c>ProcessResponseAsync</c>) for the login of
+    /// <paramref name="login"/>, its ID token validated by ours with the login's <paramref name="nonce"/>.
+    /// </summary>
+    public async Task<TokenExchange> ExchangeCodeAsync(string code, AuthorizeState login, string nonce, CancellationToken cancellationToken)
     {
-        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
-        using var request = new AuthorizationCodeTokenRequest
-        {
-            Address = configuration.TokenEndpoint,
-            ClientId = client.ClientId,
-            ClientSecret = client.ClientSecret,
-            ClientCredentialStyle = CredentialStyle,
-            Code = code,
-            RedirectUri = redirectUri,
-            CodeVerifier = codeVerifier,
-        };
-        return await httpClients.CreateClient(ProviderHttp.ClientName).RequestAuthorizationCodeTokenAsync(request, cancellationToken).ConfigureAwait(false);
+        var idTokens = IdTokenCheck.ForLogin(tokens, nonce);
+        var exchange = await clients.CreateAsync(login.RedirectUri, idTokens, cancellationToken).ConfigureAwait(false);
+        var response = "?code=" + Uri.EscapeDataString(code) + "&state=" + Uri.EscapeDataString(login.State);
+        var result = await exchange.Client.ProcessResponseAsync(response, login, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return result.IsError
+            ? new TokenExchange(exchange.Answers.Answer, idTokens.Verdict, result.Error)
+            : new TokenExchange(result.TokenResponse, idTokens.Verdict, null);
     }
 
-    public async Task<TokenResponse> RefreshAsync(string refreshToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// A refresh by OidcClient (<c>RefreshTokenAsync</c>); a new ID token is validated by ours and must be about
+    /// <paramref name="subject"/>. The answer is the endpoint's as received, so a rotated refresh token is never lost.
+    /// </summary>
+    public async Task<TokenExchange> RefreshAsync(string refreshToken, string subject, CancellationToken cancellationToken)
     {
-        var configuration = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        var client = await credentials.GetAsync(cancellationToken).ConfigureAwait(false);
-        using var request = new RefreshTokenRequest
-        {
-            Address = configuration.TokenEndpoint,
-            ClientId = client.ClientId,
-            ClientSecret = client.ClientSecret,
-            ClientCredentialStyle = CredentialStyle,
-            RefreshToken = refreshToken,
-        };
-        return await httpClients.CreateClient(ProviderHttp.ClientName).RequestRefreshTokenAsync(request, cancellationToken).ConfigureAwait(false);
+        var idTokens = IdTokenCheck.ForRefresh(tokens, subject);
+        var exchange = await clients.CreateAsync(redirectUri: null, idTokens, cancellationToken).ConfigureAwait(false);
+        var result = await exchange.Client.RefreshTokenAsync(refreshToken, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return new TokenExchange(exchange.Answers.Answer, idTokens.Verdict, result.IsError ? result.Error : null);
     }
 
     /// <summary>The userinfo endpoint's answer for this access token, or null when the provider has no such endpoint.</summary>
@@ -121,7 +118,7 @@ internal sealed class OidcProtocol(ProviderMetadata metadata, IHttpClientFactory
             Address = endpoint,
             ClientId = client.ClientId,
             ClientSecret = client.ClientSecret,
-            ClientCredentialStyle = CredentialStyle,
+            ClientCredentialStyle = clients.CredentialStyle,
             Token = refreshToken,
             TokenTypeHint = "refresh_token",
         };

@@ -13,9 +13,12 @@ internal static class ProviderHttp
 {
     public const string ClientName = "oidc-provider";
 
+    /// <summary>How long one provider call may take.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
     public static IServiceCollection AddProviderHttpClient(this IServiceCollection services, ForwardAuthOptions options)
     {
-        services.AddHttpClient(ClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
+        services.AddHttpClient(ClientName, c => c.Timeout = Timeout)
             .ConfigurePrimaryHttpMessageHandler(() => CreateHandler(options));
         return services;
     }

@@ -42,7 +42,6 @@ internal sealed class SessionRefresher(
     SessionStore sessions,
     RefreshLeases leases,
     OidcProtocol protocol,
-    TokenValidator tokens,
     ForwardAuthOptions options,
     TimeProvider time,
     ILogger<SessionRefresher> logger,
@@ -115,10 +114,12 @@ internal sealed class SessionRefresher(
     /// </summary>
     internal async Task<RefreshResult> RefreshNowAsync(string handle, SessionRecord current, RefreshLease lease, CancellationToken cancellationToken)
     {
-        var response = await protocol.RefreshAsync(current.RefreshToken!, cancellationToken).ConfigureAwait(false);
-        if (response.IsError)
+        // OidcClient refreshes (our validator checks a new ID token's subject); the answer is the endpoint's as received.
+        var exchange = await protocol.RefreshAsync(current.RefreshToken!, current.Identity.Subject, cancellationToken).ConfigureAwait(false);
+        var response = exchange.Answer;
+        if (response is null || response.IsError)
         {
-            if (response.ErrorType == ResponseErrorType.Protocol && response.Error is "invalid_grant" or "unauthorized_client")
+            if (response is { ErrorType: ResponseErrorType.Protocol, Error: "invalid_grant" or "unauthorized_client" })
             {
                 Log.RefreshRefused(logger, current.Identity.Identifier, response.Error);
                 metrics?.Refreshes.WithLabels("refused").Inc();
@@ -126,13 +127,13 @@ internal sealed class SessionRefresher(
                 return new RefreshResult(null, "refresh refused: " + response.Error);
             }
 
-            var error = response.Error ?? response.ErrorType.ToString();
+            var error = response is null ? exchange.Refusal ?? "no answer" : response.Error ?? response.ErrorType.ToString();
             Log.RefreshFailed(logger, current.Identity.Identifier, error);
             metrics?.Refreshes.WithLabels("failed").Inc();
             return new RefreshResult(current, "refresh failed: " + error, Failed: true);
         }
 
-        var refreshed = await MergeAsync(current, response, cancellationToken).ConfigureAwait(false);
+        var refreshed = await MergeAsync(current, response, exchange.IdTokenVerdict, cancellationToken).ConfigureAwait(false);
         if (refreshed is null)
         {
             await sessions.EndAsync(handle, current, cancellationToken).ConfigureAwait(false);
@@ -149,9 +150,9 @@ internal sealed class SessionRefresher(
         return new RefreshResult(refreshed, "refreshed");
     }
 
-    private async Task<SessionRecord?> MergeAsync(SessionRecord current, TokenResponse response, CancellationToken cancellationToken)
+    private async Task<SessionRecord?> MergeAsync(SessionRecord current, TokenResponse response, TokenCheck check, CancellationToken cancellationToken)
     {
-        var merged = await MergeTokensAsync(current, response, cancellationToken).ConfigureAwait(false);
+        var merged = MergeTokens(current, response, check);
         if (merged is null || !options.ClaimsFromUserinfo || userinfo is null)
         {
             return merged;
@@ -171,7 +172,7 @@ internal sealed class SessionRefresher(
         return merged with { Identity = fromUserinfo.Identity };
     }
 
-    private async Task<SessionRecord?> MergeTokensAsync(SessionRecord current, TokenResponse response, CancellationToken cancellationToken)
+    private SessionRecord? MergeTokens(SessionRecord current, TokenResponse response, TokenCheck check)
     {
         var now = time.GetUtcNow();
         var updated = current with
@@ -186,7 +187,6 @@ internal sealed class SessionRefresher(
             return updated with { IdTokenExpiresAt = null };
         }
 
-        var check = await tokens.ValidateRefreshedIdTokenAsync(response.IdentityToken, current.Identity.Subject, cancellationToken).ConfigureAwait(false);
         if (!check.IsValid)
         {
             // The tokens came straight from the token endpoint; a rotated refresh token must be kept or the next

@@ -36,6 +36,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     private volatile (RSA Key, string Kid)[] _published = [(SharedKey.Value, "key-1")];
     private int _discoveryRequests;
     private int _jwksRequests;
+    private int _parRequests;
 
     /// <summary>The key tokens are signed with unless a test asks for another.</summary>
     public static RSA Key => SharedKey.Value;
@@ -94,6 +95,12 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
 
     /// <summary>When set, the discovery document has no <c>userinfo_endpoint</c>.</summary>
     public bool NoUserinfoEndpoint { get; set; }
+
+    /// <summary>When set, discovery names a pushed authorization request endpoint (RFC 9126), which answers 201.</summary>
+    public bool AdvertisesPushedAuthorization { get; set; }
+
+    /// <summary>How many requests reached the pushed authorization request endpoint.</summary>
+    public int PushedAuthorizationRequests => _parRequests;
 
     /// <summary>Discovery's <c>scopes_supported</c>; null: not published.</summary>
     public string[]? ScopesSupported { get; set; }
@@ -196,6 +203,7 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             ("GET", "/userinfo") => UserInfoAnswer(request),
             ("POST", "/register") => await RegisterAsync(request, cancellationToken),
             ("POST", "/introspect") => Introspect(form, request),
+            ("POST", "/par") => PushedAuthorization(),
             _ => new HttpResponseMessage(HttpStatusCode.NotFound),
         };
     }
@@ -223,12 +231,23 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
             document.Remove("userinfo_endpoint");
         }
 
+        if (AdvertisesPushedAuthorization)
+        {
+            document["pushed_authorization_request_endpoint"] = Issuer + "/par";
+        }
+
         if (ScopesSupported is not null)
         {
             document["scopes_supported"] = ScopesSupported;
         }
 
         return Json(HttpStatusCode.OK, document);
+    }
+
+    private HttpResponseMessage PushedAuthorization()
+    {
+        Interlocked.Increment(ref _parRequests);
+        return Json(HttpStatusCode.Created, new Dictionary<string, object> { ["request_uri"] = "urn:ietf:params:oauth:request_uri:fast", ["expires_in"] = 60 });
     }
 
     private HttpResponseMessage Jwks()

@@ -166,6 +166,8 @@ public class FailoverLatencyTests
         TestContext.Progress.WriteLine("/auth    after the kill:  " + Summary(authResults.Where(r => r.At >= killedAt)));
         TestContext.Progress.WriteLine("/healthz before the kill: " + Summary(liveResults.Where(r => r.At < killedAt)));
         TestContext.Progress.WriteLine("/healthz after the kill:  " + Summary(liveResults.Where(r => r.At >= killedAt)));
+        TestContext.Progress.WriteLine($"log lines written: {a.Logs.Count} on :{a.Port}, {b.Logs.Count} on :{b.Port}; by kind: "
+            + string.Join(", ", a.Logs.Concat(b.Logs).Select(l => System.Text.RegularExpressions.Regex.Match(l, "\"Name\":\"(\\w+)\"").Groups[1].Value).CountBy(n => n).OrderByDescending(p => p.Value).Take(8).Select(p => $"{p.Key} {p.Value}")));
 
         Assert.That(authResults.Count(r => r.Status != 200), Is.Zero, "no 5xx, no failed request, nobody logged out");
         Assert.That(liveResults.Count(r => r.Status != 200), Is.Zero, "/healthz always answers");

@@ -108,7 +108,7 @@ free_port() { # VAR: a loopback port nobody listens on (and not handed out befor
     candidate=$((20000 + RANDOM % 30000))
     [[ $USED_PORTS == *" $candidate "* || $USED_PORTS == *" $((candidate + 10000)) "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((candidate + 10000))") 2>/dev/null; then
-      USED_PORTS+="$candidate "
+      USED_PORTS+="$candidate $((candidate + 10000)) "
       printf -v "$1" '%s' "$candidate"
       return
     fi
@@ -351,7 +351,8 @@ create_sessions() { # LABEL N PORTS(comma) ADDRESS CLUSTER(true|false)
   local label=$1 n=$2 ports=$3 address=$4 cluster=$5
   harness redis-info --ports "$ports" --save "$WORK/scale-before.json"
   SESSION_ENCRYPTION_KEY="$SESSION_KEY" micro sessions --name "scale-create-$label-$n" --redis "$address" --cluster "$cluster" \
-    --prefix bench --count "$n" --sample "$WORKING_SET" --concurrency 256 --cookies "$WORK/scale-$label-$n.txt" --raw "$RAW"
+    --prefix bench --count "$n" --sample "$WORKING_SET" --concurrency 256 --cookies "$WORK/scale-$label-$n.txt" --raw "$RAW" \
+    "${LIKE[@]}"
   harness redis-info --ports "$ports" --since "$WORK/scale-before.json" --name "scale-memory-$label-$n" --count "$n" --raw "$RAW"
 }
 scale_measure() { # LABEL N PORTS(comma) FORWARDAUTH-REDIS-SETTINGS...
@@ -369,6 +370,9 @@ scale_measure() { # LABEL N PORTS(comma) FORWARDAUTH-REDIS-SETTINGS...
   done
 }
 
+# The created records copy a real login's (logged in above); the scale-only run has none and makes synthetic ones.
+LIKE=()
+[ -s "$WORK/cookies.txt" ] && LIKE=(--like "$WORK/cookies.txt" --like-redis "127.0.0.1:$REDIS_PORT")
 say "scale: $SCALE_SIZES sessions (working set $WORKING_SET), then $CLUSTER_SESSIONS on a 3-primary Redis Cluster"
 free_port SCALE_PORT
 mkdir -p "$WORK/redis-scale"

@@ -12,6 +12,12 @@ namespace ForwardAuth.Benchmarks;
 /// that ForwardAuth opens the cookies written here. <c>--concurrency</c> creations are in flight at once over the one
 /// multiplexed connection (StackExchange.Redis pipelines them). An evenly spaced sample of <c>--sample</c> cookies is
 /// written to <c>--cookies</c>, one a line: the working set the load generator rotates through.
+/// <para>
+/// With <c>--like COOKIE-FILE --like-redis HOST:PORT</c> the records are copies of a real login's record (the first
+/// cookie's, read through the store of that Redis with the same key and prefix): the same tokens and claims, each with
+/// its own subject, identifier, <c>sid</c> and login id, so that a record and its indexes have a real login's size.
+/// Without, <see cref="Stack.RealisticRecord"/> makes them.
+/// </para>
 /// </summary>
 internal static class CreateSessions
 {
@@ -33,6 +39,7 @@ internal static class CreateSessions
             ["REDIS_KEY_PREFIX"] = opt("prefix"),
             ["REDIS_CLUSTER_MODE"] = cluster ? "true" : "false",
         };
+        var template = optional("like") is { } like ? await TemplateAsync(File.ReadLines(like).First(), opt("like-redis"), settings) : null;
         await using var stack = new Stack("redis", opt("redis"), settings);
         var store = stack.Get<SessionStore>();
         var stride = count / sample;
@@ -41,7 +48,7 @@ internal static class CreateSessions
         var done = 0;
         await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, async (i, ct) =>
         {
-            var cookie = await store.CreateAsync(Stack.RealisticRecord(i), ct);
+            var cookie = await store.CreateAsync(template is null ? Stack.RealisticRecord(i) : Like(template, i), ct);
             if (i % stride == 0 && i / stride < sample)
             {
                 cookies[i / stride] = cookie;
@@ -75,11 +82,38 @@ internal static class CreateSessions
             durationSeconds = stopwatch.Elapsed.TotalSeconds,
             rps = rate,
             errors = 0,
-            extra = new { sessions = count, concurrency, cluster, working_set = sample },
+            extra = new { sessions = count, concurrency, cluster, working_set = sample, records = template is null ? "synthetic" : "copies of a real login's record" },
         });
         File.AppendAllText(opt("raw"), line + "\n");
         Console.WriteLine($"  created {count} sessions through SessionStore in {stopwatch.Elapsed.TotalSeconds:0.0}s ({rate:0}/s, {concurrency} in flight); " +
             $"{sample} of their cookies written");
         return 0;
+    }
+
+    private static async Task<SessionRecord> TemplateAsync(string cookie, string redis, Dictionary<string, string> settings)
+    {
+        await using var source = new Stack("redis", redis, new Dictionary<string, string>(settings) { ["REDIS_CLUSTER_MODE"] = "false" });
+        var found = await source.Get<SessionStore>().ResolveAsync(cookie, CancellationToken.None)
+            ?? throw new InvalidOperationException("the --like cookie has no session in " + redis);
+        return found.Record;
+    }
+
+    private static SessionRecord Like(SessionRecord template, int i)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var identity = template.Identity with
+        {
+            Subject = template.Identity.Subject + "-scale-" + i,
+            Identifier = template.Identity.Identifier + "-scale-" + i,
+        };
+        return template with
+        {
+            Identity = identity,
+            Sid = template.Sid is null ? null : Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(11)),
+            LoginId = template.LoginId is null ? null : SessionStore.NewLoginId(),
+            IssuedAt = now,
+            ExpiresAt = now + (template.ExpiresAt - template.IssuedAt),
+            LastSeenAt = now,
+        };
     }
 }

@@ -196,12 +196,13 @@ forwardauth() { # NAME PROVIDER-PORT EXTRA-ENV...
     REDIS_KEY_PREFIX=bench "$@" dotnet "$FA_DLL"
 }
 R1=(REDIS_ENABLED=true REDIS_ADDRESS="127.0.0.1:$REDIS_PORT")
+# Logs users in and hands their access tokens on (PASS_AUTHORIZATION_HEADER): the bearer scenario's tokens, and the
+# real login whose record the scale scenario's sessions copy.
+forwardauth fa-login "$PROVIDER_PORT" "${R1[@]}" REDIS_CACHE_MODE=redis PASS_AUTHORIZATION_HEADER=true
 if [ "$SCALE_ONLY" = no ]; then
 forwardauth fa-memory "$PROVIDER_PORT" REDIS_ENABLED=false
 forwardauth fa-redis "$PROVIDER_PORT" "${R1[@]}" REDIS_CACHE_MODE=redis
 forwardauth fa-hybrid "$PROVIDER_PORT" "${R1[@]}" REDIS_CACHE_MODE=hybrid
-# Logs users in and hands their access tokens on (PASS_AUTHORIZATION_HEADER): the bearer scenario's tokens.
-forwardauth fa-login "$PROVIDER_PORT" "${R1[@]}" REDIS_CACHE_MODE=redis PASS_AUTHORIZATION_HEADER=true
 # Its own Redis, stopped for the outage scenario.
 forwardauth fa-breaker "$PROVIDER_PORT" REDIS_ENABLED=true REDIS_ADDRESS="127.0.0.1:$REDIS_B_PORT" REDIS_CACHE_MODE=redis
 # Two replicas for the refresh scenario (one refresh across both), on the short-token provider.
@@ -336,6 +337,11 @@ harness refresh --name refresh-single-flight --fa "$(fa fa-refresh-a),$(fa fa-re
   --provider "http://127.0.0.1:$SHORT_PROVIDER_PORT" --requests 100 --token-ttl 4 --raw "$RAW"
 
 fi # SCALE_ONLY
+if [ "$SCALE_ONLY" = yes ]; then
+  say "logging in one user (the scale scenario's records copy its record)"
+  harness login --fa "$(fa fa-login)" --users 1 --prefix user --cookies "$WORK/cookies.txt"
+  stop fa-login
+fi
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 7. Scale (issue 17), with the other ForwardAuth instances stopped: N sessions created directly through the product's
@@ -370,7 +376,7 @@ scale_measure() { # LABEL N PORTS(comma) FORWARDAUTH-REDIS-SETTINGS...
   done
 }
 
-# The created records copy a real login's (logged in above); the scale-only run has none and makes synthetic ones.
+# The created records copy a real login's (logged in above).
 LIKE=()
 [ -s "$WORK/cookies.txt" ] && LIKE=(--like "$WORK/cookies.txt" --like-redis "127.0.0.1:$REDIS_PORT")
 say "scale: $SCALE_SIZES sessions (working set $WORKING_SET), then $CLUSTER_SESSIONS on a 3-primary Redis Cluster"

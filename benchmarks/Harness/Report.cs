@@ -264,7 +264,7 @@ internal static partial class Report
         md.AppendLine($"| OS | {m["os"]}, kernel {m["kernel"]} |");
         md.AppendLine($"| .NET | SDK {m["dotnet_sdk"]}, Release build, server GC (the Web SDK's default) |");
         md.AppendLine($"| Redis | {m["redis"]} on loopback (`--save \"\" --appendonly no`) |");
-        md.AppendLine($"| Load generator | wrk {m["wrk"]}, 2 threads, 50 connections, `--latency` |");
+        md.AppendLine($"| Load generator | wrk {m["wrk"]}, 2 threads, 50 connections, `--latency` (closed loop); `Harness open-loop`, 256 connections (open loop) |");
         md.AppendLine($"| OpenID provider | examples/local/oidc-provider (oidc-provider 9.13.3) on Node {m["node"]}, `AUTO_LOGIN=hint`, RS256 JWT access tokens |");
         md.AppendLine();
         md.AppendLine("<details><summary><code>lscpu</code></summary>");

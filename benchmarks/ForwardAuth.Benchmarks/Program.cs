@@ -80,22 +80,7 @@ static async Task<int> RedisLoad(string name, string redis, int concurrency, int
     stopwatch.Stop();
     var all = latencies.SelectMany(l => l).ToArray();
     Array.Sort(all);
-    Write(raw, new
-    {
-        name,
-        role = "scenario",
-        tool = "loadgen",
-        at = DateTimeOffset.UtcNow,
-        requests = all.Length,
-        durationSeconds = stopwatch.Elapsed.TotalSeconds,
-        rps = all.Length / stopwatch.Elapsed.TotalSeconds,
-        p50Ms = Percentile(all, 50),
-        p99Ms = Percentile(all, 99),
-        p999Ms = Percentile(all, 99.9),
-        maxMs = all[^1],
-        errors = 0,
-        extra = new { concurrency, value_bytes = size },
-    });
+    LatencyLine.Append(raw, name, "scenario", all, stopwatch.Elapsed.TotalSeconds, new { concurrency, value_bytes = size });
     return 0;
 
     async Task<List<double>[]> RunFor(TimeSpan duration)
@@ -165,8 +150,6 @@ static int L1Memory(string name, int size, int entries, string raw)
     GC.KeepAlive(l1);
     return 0;
 }
-
-static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 
 static void Write(string raw, object measurement)
 {

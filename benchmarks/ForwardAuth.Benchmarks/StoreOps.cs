@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using ForwardAuth.Cache;
 using ForwardAuth.Sessions;
 
@@ -71,24 +70,7 @@ internal static class StoreOps
 
                 var all = perCaller.SelectMany(l => l).ToArray();
                 Array.Sort(all);
-                var line = JsonSerializer.Serialize(new
-                {
-                    name = $"store-{op}-{mode}",
-                    role = "store-op",
-                    tool = "loadgen",
-                    at = DateTimeOffset.UtcNow,
-                    requests = all.Length,
-                    durationSeconds = stopwatch.Elapsed.TotalSeconds,
-                    rps = all.Length / stopwatch.Elapsed.TotalSeconds,
-                    p50Ms = Pct(all, 50),
-                    p99Ms = Pct(all, 99),
-                    p999Ms = Pct(all, 99.9),
-                    maxMs = all[^1],
-                    errors = 0,
-                    extra = new { concurrency, value_bytes = size, mode, op },
-                });
-                File.AppendAllText(raw, line + "\n");
-                Console.WriteLine($"  {mode,-6} {op,-5} p50 {Pct(all, 50):0.###} ms, p99 {Pct(all, 99):0.###} ms, {all.Length / stopwatch.Elapsed.TotalSeconds:0} ops/s");
+                LatencyLine.Append(raw, $"store-{op}-{mode}", "store-op", all, stopwatch.Elapsed.TotalSeconds, new { concurrency, value_bytes = size, mode, op });
             }
         }
 
@@ -96,6 +78,4 @@ internal static class StoreOps
     }
 
     private static string KeyOf(int i) => StoreKeys.For(StoreKeys.Session, "ops-" + i);
-
-    private static double Pct(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 }

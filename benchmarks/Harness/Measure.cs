@@ -15,7 +15,7 @@ internal static class Measure
     {
         "ping", "echo", "info", "hello", "select", "auth", "subscribe", "unsubscribe", "psubscribe", "command", "command|docs",
         "command|count", "client|setname", "client|setinfo", "client|id", "client|list", "client|info", "cluster|nodes",
-        "config|get", "role", "sentinel", "exists-housekeeping",
+        "config|get", "role", "sentinel", "exists-housekeeping", "dbsize", "quit", "cluster|slots",
     };
 
     /// <summary>

@@ -96,8 +96,13 @@ internal static partial class Report
         return list;
     }
 
-    private static JsonObject ReferenceNode(List<Measurement> raw, JsonArray scenarios)
+    private static JsonObject? ReferenceNode(List<Measurement> raw, JsonArray scenarios)
     {
+        if (!raw.Any(m => m.Role == "store-op"))
+        {
+            return null;
+        }
+
         // The reference design's "Benchmarking Results" table (its figures, milliseconds and operations per second).
         var reference = new (string Row, double Memory, double Redis, double Hybrid)[]
         {
@@ -113,7 +118,8 @@ internal static partial class Report
 
             var op = row.StartsWith("Read", StringComparison.Ordinal) ? "read" : "write";
             var m = raw.FirstOrDefault(x => x.Role == "store-op" && x.Name == $"store-{op}-{mode}");
-            return row.Contains("p50", StringComparison.Ordinal) ? R(m?.P50Ms) : R(m?.P99Ms);
+            var v = row.Contains("p50", StringComparison.Ordinal) ? m?.P50Ms : m?.P99Ms;
+            return v is null ? null : Math.Round(v.Value, 5);
         }
 
         var rows = new JsonArray();
@@ -296,7 +302,9 @@ internal static partial class Report
             foreach (var row in reference["rows"]!.AsArray().Select(r => r!.AsObject()))
             {
                 var ms = (string?)row["unit"] == "ms";
-                string F(JsonNode? v) => D(v) is not { } x ? "—" : ms ? x.ToString("0.###", Inv) + " ms" : x.ToString("N0", Inv) + "/s";
+                string F(JsonNode? v) => D(v) is not { } x ? "—"
+                    : !ms ? x.ToString("N0", Inv) + "/s"
+                    : x < 0.1 ? (x * 1000).ToString("0.#", Inv) + " µs" : x.ToString("0.###", Inv) + " ms";
                 md.AppendLine($"| {row["row"]} | {F(row["reference"]!["memory"])} | {F(row["ours"]!["memory"])} | {F(row["reference"]!["redis"])} | " +
                     $"{F(row["ours"]!["redis"])} | {F(row["reference"]!["hybrid"])} | {F(row["ours"]!["hybrid"])} |");
             }

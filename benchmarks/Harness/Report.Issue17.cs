@@ -249,7 +249,8 @@ internal static partial class Report
             md.AppendLine();
             md.AppendLine("wrk is closed-loop: a connection sends its next request only after the answer, so a stall delays the requests behind it " +
                 "and their waiting is never measured. `Harness open-loop` offers a constant arrival rate instead — request *i* is due at *t0 + i/rate* " +
-                "whatever the answers do, 256 keep-alive connections share the schedule (as wrk2 does: connection *k* sends requests *k, k+256, …*), and " +
+                "whatever the answers do, 256 keep-alive connections on two epoll threads share the schedule (as wrk2 does: connection *k* sends requests " +
+                "*k, k+256, …*), and " +
                 "each latency counts from the request's **due** time, so time spent behind a slow answer is measured (no coordinated omission). The rate is " +
                 "50 % and 80 % of the rps wrk measured for the same scenario earlier in this run. Every figure is shown as measured: with the load generator, " +
                 "the service, Redis and other engineers' test suites on 2 shared cores, a p99 is scheduling noise as much as service time, and no p99 here is " +

@@ -14,7 +14,8 @@
 # Environment: BENCH_DURATION / BENCH_WARMUP (seconds per measured / warm-up run), BENCH_USERS (sessions logged in),
 # BENCH_KEEP=1 keeps the work directory (logs, raw results) for inspection. The scale scenario (issue 17):
 # BENCH_SCALE_SIZES (sessions created through the SessionStore, space-separated), BENCH_WORKING_SET (cookies of them
-# the load rotates through), BENCH_CLUSTER_SESSIONS (sessions on the 3-primary Cluster; 0 skips it).
+# the load rotates through), BENCH_CLUSTER_SESSIONS (sessions on the 3-primary Cluster; 0 skips it); BENCH_OPEN_DURATION
+# (seconds per open-loop run).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,7 +26,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=yes ;;
     --scale-only) SCALE_ONLY=yes ;;
-    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0" | grep -v '^set '  | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--quick] [--scale-only]" >&2; exit 2 ;;
   esac
 done
@@ -102,10 +103,12 @@ micro() { dotnet "$ARTIFACTS/bin/ForwardAuth.Benchmarks/release/ForwardAuth.Benc
 declare -A PID=()
 ORDER=()
 USED_PORTS=" "
+# Ports below the kernel's ephemeral range (32768–60999 by default), so that no outgoing connection of another
+# process on this shared machine holds one (a bind then fails with EADDRINUSE though nothing listens), its +10000 too.
 free_port() { # VAR: a loopback port nobody listens on (and not handed out before), into VAR; its +10000 too (Cluster bus)
   local candidate
   while :; do
-    candidate=$((20000 + RANDOM % 30000))
+    candidate=$((10000 + RANDOM % 12700))
     [[ $USED_PORTS == *" $candidate "* || $USED_PORTS == *" $((candidate + 10000)) "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((candidate + 10000))") 2>/dev/null; then
       USED_PORTS+="$candidate $((candidate + 10000)) "

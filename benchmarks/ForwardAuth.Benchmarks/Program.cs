@@ -16,6 +16,10 @@ using ForwardAuth.Sessions;
 //                                               the backend's get on Redis with 50 calls in flight (multiplexed)
 //   l1-memory --name N --size BYTES --entries N --raw FILE
 //                                               bytes of managed heap one cached session costs in the hybrid L1
+//   sessions --name N --redis HOST:PORT[,…] [--cluster true] --prefix P --count N --sample N --concurrency N --cookies F --raw F
+//                                               N sessions through SessionStore (SESSION_ENCRYPTION_KEY from the environment)
+//   store-ops --redis HOST:PORT --concurrency N --seconds S --size BYTES --raw FILE
+//                                               read and write latency per cache mode (the reference design's table)
 var mode = args.Length > 0 ? args[0] : "";
 var options = new Dictionary<string, string>(StringComparer.Ordinal);
 for (var i = 1; i + 1 < args.Length; i += 2)
@@ -44,11 +48,17 @@ switch (mode)
     case "redis-load":
         return await RedisLoad(Opt("name"), Opt("redis"), Int("concurrency"), Int("seconds"), Int("size"), Opt("raw"));
 
+    case "sessions":
+        return await CreateSessions.RunAsync(Opt, options.GetValueOrDefault);
+
+    case "store-ops":
+        return await StoreOps.RunAsync(Opt("redis"), Int("concurrency"), Int("seconds"), Int("size"), Opt("raw"));
+
     case "l1-memory":
         return L1Memory(Opt("name"), Int("size"), Int("entries"), Opt("raw"));
 
     default:
-        Console.Error.WriteLine("usage: ForwardAuth.Benchmarks bdn|redis-load|l1-memory --option value ... (see Program.cs)");
+        Console.Error.WriteLine("usage: ForwardAuth.Benchmarks bdn|redis-load|l1-memory|sessions|store-ops --option value ... (see Program.cs)");
         return 2;
 }
 
@@ -70,22 +80,7 @@ static async Task<int> RedisLoad(string name, string redis, int concurrency, int
     stopwatch.Stop();
     var all = latencies.SelectMany(l => l).ToArray();
     Array.Sort(all);
-    Write(raw, new
-    {
-        name,
-        role = "scenario",
-        tool = "loadgen",
-        at = DateTimeOffset.UtcNow,
-        requests = all.Length,
-        durationSeconds = stopwatch.Elapsed.TotalSeconds,
-        rps = all.Length / stopwatch.Elapsed.TotalSeconds,
-        p50Ms = Percentile(all, 50),
-        p99Ms = Percentile(all, 99),
-        p999Ms = Percentile(all, 99.9),
-        maxMs = all[^1],
-        errors = 0,
-        extra = new { concurrency, value_bytes = size },
-    });
+    LatencyLine.Append(raw, name, "scenario", all, stopwatch.Elapsed.TotalSeconds, new { concurrency, value_bytes = size });
     return 0;
 
     async Task<List<double>[]> RunFor(TimeSpan duration)
@@ -155,8 +150,6 @@ static int L1Memory(string name, int size, int entries, string raw)
     GC.KeepAlive(l1);
     return 0;
 }
-
-static double Percentile(double[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
 
 static void Write(string raw, object measurement)
 {

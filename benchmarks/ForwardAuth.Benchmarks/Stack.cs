@@ -17,7 +17,9 @@ internal sealed class Stack : IAsyncDisposable
     public const string EncryptionKey = "benchmark-session-encryption-key-0123456789";
     private readonly ServiceProvider _services;
 
-    public Stack(string mode, string? redis = null)
+    /// <param name="settings">Settings that replace the defaults below (environment names, e.g. the key and prefix of
+    /// a running ForwardAuth whose sessions this stack must write).</param>
+    public Stack(string mode, string? redis = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         var env = new Dictionary<string, string>
         {
@@ -32,6 +34,11 @@ internal sealed class Stack : IAsyncDisposable
             ["REDIS_CACHE_MODE"] = mode,
             ["REDIS_KEY_PREFIX"] = "bench-micro-" + mode,
         };
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            env[name] = value;
+        }
+
         Options = ConfigurationLoader.Load([], name => env.GetValueOrDefault(name));
         _services = new ServiceCollection()
             .AddLogging(l => l.SetMinimumLevel(LogLevel.Warning))

@@ -15,7 +15,7 @@ internal static class Measure
     {
         "ping", "echo", "info", "hello", "select", "auth", "subscribe", "unsubscribe", "psubscribe", "command", "command|docs",
         "command|count", "client|setname", "client|setinfo", "client|id", "client|list", "client|info", "cluster|nodes",
-        "config|get", "role", "sentinel", "exists-housekeeping",
+        "config|get", "role", "sentinel", "exists-housekeeping", "dbsize", "quit", "cluster|slots",
     };
 
     /// <summary>
@@ -33,10 +33,11 @@ internal static class Measure
             await RunWrkAsync(wrkArgs, warmup);
         }
 
-        var redisPort = args.Optional("redis-port");
-        var before = redisPort is null ? null : await CommandStatsAsync(redisPort);
+        // One port, or the primaries of a Cluster (comma-separated): their commands are summed.
+        var redisPorts = args.Optional("redis-port")?.Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var before = redisPorts is null ? null : await CommandStatsAsync(redisPorts);
         var result = await RunWrkAsync(wrkArgs, args.Int("duration"));
-        var after = redisPort is null ? null : await CommandStatsAsync(redisPort);
+        var after = redisPorts is null ? null : await CommandStatsAsync(redisPorts);
         var requests = (long)result["requests"]!;
         var commands = before is null ? null : Delta(before, after!);
         Raw.Append(args.Get("raw"), new Measurement
@@ -64,9 +65,27 @@ internal static class Measure
                 ["expected_status"] = int.Parse(args.Optional("expect") ?? "200", CultureInfo.InvariantCulture),
                 ["connections"] = args.Int("connections", 50),
                 ["warmup_s"] = warmup,
+                ["sessions"] = args.Optional("sessions") is { } n ? long.Parse(n, CultureInfo.InvariantCulture) : null,
+                ["working_set"] = args.Optional("working-set") is { } w ? long.Parse(w, CultureInfo.InvariantCulture) : null,
+                ["mode"] = args.Optional("mode"),
+                ["topology"] = args.Optional("topology"),
             },
         });
         return 0;
+    }
+
+    public static async Task<Dictionary<string, long>> CommandStatsAsync(string[] ports)
+    {
+        var sum = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var port in ports)
+        {
+            foreach (var (name, calls) in await CommandStatsAsync(port))
+            {
+                sum[name] = sum.GetValueOrDefault(name) + calls;
+            }
+        }
+
+        return sum;
     }
 
     private static async Task<JsonObject> RunWrkAsync(List<string> wrkArgs, int seconds)
@@ -168,7 +187,7 @@ internal static class Measure
         return stats;
     }
 
-    private static Dictionary<string, long> Delta(Dictionary<string, long> before, Dictionary<string, long> after) =>
+    public static Dictionary<string, long> Delta(Dictionary<string, long> before, Dictionary<string, long> after) =>
         after.Where(p => !Housekeeping.Contains(p.Key))
             .Select(p => (p.Key, Count: p.Value - before.GetValueOrDefault(p.Key)))
             .Where(p => p.Count > 0)

@@ -11,7 +11,7 @@ namespace Harness;
 /// The hand-written part of the document (what was changed and why a target is out of reach) is
 /// <c>benchmarks/FINDINGS.md</c>, included as it is.
 /// </summary>
-internal static class Report
+internal static partial class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -64,6 +64,9 @@ internal static class Report
         }
 
         var targets = Targets(scenarios, micro);
+        var scale = ScaleNode(raw);
+        ScaleTargets(scale, (scenario, target, measured, met) =>
+            targets.Add(new JsonObject { ["scenario"] = scenario, ["target"] = target, ["measured"] = measured, ["met"] = met }));
         var json = new JsonObject
         {
             ["generated"] = DateTimeOffset.UtcNow.ToString("O", Inv),
@@ -101,6 +104,10 @@ internal static class Report
                 ["mean_ns"] = Math.Round(m.MeanNs, 1),
                 ["allocated_bytes"] = m.AllocatedBytes,
             }).ToArray()),
+            ["scale"] = scale,
+            ["open_loop"] = OpenLoopNode(raw),
+            ["reference_comparison"] = ReferenceNode(raw, scenarios),
+            ["login_cost"] = LoginNode(raw),
             ["targets"] = targets,
         };
         File.WriteAllText(args.Get("json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -257,7 +264,7 @@ internal static class Report
         md.AppendLine($"| OS | {m["os"]}, kernel {m["kernel"]} |");
         md.AppendLine($"| .NET | SDK {m["dotnet_sdk"]}, Release build, server GC (the Web SDK's default) |");
         md.AppendLine($"| Redis | {m["redis"]} on loopback (`--save \"\" --appendonly no`) |");
-        md.AppendLine($"| Load generator | wrk {m["wrk"]}, 2 threads, 50 connections, `--latency` |");
+        md.AppendLine($"| Load generator | wrk {m["wrk"]}, 2 threads, 50 connections, `--latency` (closed loop); `Harness open-loop`, 256 connections (open loop) |");
         md.AppendLine($"| OpenID provider | examples/local/oidc-provider (oidc-provider 9.13.3) on Node {m["node"]}, `AUTO_LOGIN=hint`, RS256 JWT access tokens |");
         md.AppendLine();
         md.AppendLine("<details><summary><code>lscpu</code></summary>");
@@ -288,7 +295,7 @@ internal static class Report
             "and `l1-memory` modes.");
         md.AppendLine();
 
-        md.AppendLine("## Targets (issue 7)");
+        md.AppendLine("## Targets (issues 7 and 17)");
         md.AppendLine();
         md.AppendLine("| Scenario | Target | Measured | Met |");
         md.AppendLine("|---|---|---|---|");
@@ -374,6 +381,7 @@ internal static class Report
             }
         }
 
+        Issue17Markdown(md, json);
         md.AppendLine("## Micro-benchmarks (BenchmarkDotNet)");
         md.AppendLine();
         md.AppendLine("| Class | Benchmark | Median | Mean | Allocated per call |");
@@ -392,8 +400,9 @@ internal static class Report
         md.AppendLine("## Reproduce");
         md.AppendLine();
         md.AppendLine("```bash");
-        md.AppendLine("benchmarks/run.sh            # this document and benchmarks/results/latest.json (~15 min)");
+        md.AppendLine("benchmarks/run.sh            # this document and benchmarks/results/latest.json (~30 min)");
         md.AppendLine("benchmarks/run.sh --quick    # a short run, to check the harness");
+        md.AppendLine("benchmarks/run.sh --scale-only   # the scale scenario alone (BENCH_SCALE_SIZES, BENCH_WORKING_SET, BENCH_CLUSTER_SESSIONS); report in its work directory");
         md.AppendLine("```");
         return md.ToString();
 

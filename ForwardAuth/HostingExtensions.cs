@@ -131,6 +131,7 @@ internal static class HostingExtensions
         services.AddSingleton<UserinfoClaims>();
         services.AddForwardAuthStore(options.Redis);
         services.AddSingleton<SessionCookie>();
+        services.AddSingleton<SessionTokenPolicy>();
         services.AddSingleton<SessionRecords>();
         services.AddSingleton<Revocations>();
         services.AddSingleton<SessionIndexes>();

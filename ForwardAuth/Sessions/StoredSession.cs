@@ -17,7 +17,8 @@ internal enum SessionTokenKinds
 /// <summary>
 /// The hot record: what every decision reads — the identity, the lifetimes (the session's and its tokens'), the ids
 /// revocation and the indexes need, which tokens the token record holds — and never a token. Short property names and
-/// times as whole numbers (100 ns units since the Unix epoch: exact) keep it small; <see cref="Version"/> comes first,
+/// times as whole numbers keep it small: <see cref="IssuedAt"/> in 100 ns units since the Unix epoch, every other time
+/// in 100 ns units after it (exact, and mostly a few digits); <see cref="Version"/> comes first,
 /// so a record is told from one in the earlier shape (<see cref="SessionRecord"/>'s names) by its first bytes.
 /// </summary>
 internal sealed record HotRecord
@@ -54,6 +55,7 @@ internal sealed record HotRecord
     public static HotRecord Of(SessionRecord record, SessionTokenKinds held)
     {
         var identity = record.Identity;
+        var issuedAt = Ticks(record.IssuedAt);
         return new HotRecord
         {
             Subject = identity.Subject,
@@ -64,18 +66,18 @@ internal sealed record HotRecord
             ClaimValues = identity.ClaimValues.Count == 0 ? null : identity.ClaimValues,
             TemplateClaims = identity.TemplateClaims,
             Sid = record.Sid,
-            IssuedAt = Ticks(record.IssuedAt),
-            ExpiresAt = Ticks(record.ExpiresAt),
-            AccessTokenExpiresAt = Ticks(record.AccessTokenExpiresAt),
-            IdTokenExpiresAt = Ticks(record.IdTokenExpiresAt),
-            TokensIssuedAt = Ticks(record.TokensIssuedAt),
-            LastSeenAt = Ticks(record.LastSeenAt),
+            IssuedAt = issuedAt,
+            ExpiresAt = Ticks(record.ExpiresAt) - issuedAt,
+            AccessTokenExpiresAt = Ticks(record.AccessTokenExpiresAt) - issuedAt,
+            IdTokenExpiresAt = Ticks(record.IdTokenExpiresAt) - issuedAt,
+            TokensIssuedAt = Ticks(record.TokensIssuedAt) - issuedAt,
+            LastSeenAt = Ticks(record.LastSeenAt) - issuedAt,
             Browser = record.Browser,
             LoginAddress = record.LoginAddress,
             Adopted = record.Adopted ? true : null,
             LoginId = record.LoginId,
             Acr = record.Acr,
-            AuthTime = Ticks(record.AuthTime),
+            AuthTime = Ticks(record.AuthTime) - issuedAt,
             StepUpRefusal = record.StepUpRefusal,
             Tokens = held == SessionTokenKinds.None ? null : (int)held,
         };
@@ -90,17 +92,17 @@ internal sealed record HotRecord
         },
         Sid = Sid,
         IssuedAt = Time(IssuedAt),
-        ExpiresAt = Time(ExpiresAt),
-        AccessTokenExpiresAt = Time(AccessTokenExpiresAt),
-        IdTokenExpiresAt = Time(IdTokenExpiresAt),
-        TokensIssuedAt = Time(TokensIssuedAt),
-        LastSeenAt = Time(LastSeenAt),
+        ExpiresAt = Time(IssuedAt + ExpiresAt),
+        AccessTokenExpiresAt = Time(IssuedAt + AccessTokenExpiresAt),
+        IdTokenExpiresAt = Time(IssuedAt + IdTokenExpiresAt),
+        TokensIssuedAt = Time(IssuedAt + TokensIssuedAt),
+        LastSeenAt = Time(IssuedAt + LastSeenAt),
         Browser = Browser,
         LoginAddress = LoginAddress,
         Adopted = Adopted ?? false,
         LoginId = LoginId,
         Acr = Acr,
-        AuthTime = Time(AuthTime),
+        AuthTime = Time(IssuedAt + AuthTime),
         StepUpRefusal = StepUpRefusal,
         HeldTokens = (SessionTokenKinds)(Tokens ?? 0),
         TokensUnread = true,

@@ -95,6 +95,9 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>When set, the discovery document has no <c>userinfo_endpoint</c>.</summary>
     public bool NoUserinfoEndpoint { get; set; }
 
+    /// <summary>When set, the discovery document has no <c>end_session_endpoint</c> (no RP-initiated logout).</summary>
+    public bool NoEndSessionEndpoint { get; set; }
+
     /// <summary>Discovery's <c>scopes_supported</c>; null: not published.</summary>
     public string[]? ScopesSupported { get; set; }
 
@@ -221,6 +224,11 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         if (NoUserinfoEndpoint)
         {
             document.Remove("userinfo_endpoint");
+        }
+
+        if (NoEndSessionEndpoint)
+        {
+            document.Remove("end_session_endpoint");
         }
 
         if (ScopesSupported is not null)

@@ -81,7 +81,7 @@ public abstract class SessionStoreContract
         Assert.That(resolved.Record.HasRefreshToken, Is.True, "the hot record says the session can be refreshed");
         Assert.That(resolved.Record.ExpiresAt, Is.EqualTo(record.ExpiresAt));
         Assert.That(resolved.Record.Adopted, Is.False);
-        var withTokens = await Store.WithTokensAsync(resolved.Handle, resolved.Record, CancellationToken.None);
+        var withTokens = await Store.WithTokensAsync(StoreKeys.Hash(resolved.Handle), resolved.Record, CancellationToken.None);
         Assert.That(withTokens.AccessToken, Is.EqualTo("at-1"));
         Assert.That(withTokens.RefreshToken, Is.EqualTo("rt-1"));
     }
@@ -271,7 +271,7 @@ public abstract class SessionStoreContract
 
         Assert.That((await Store.ReloadAsync(session.Handle, CancellationToken.None))!.RefreshToken, Is.EqualTo("rt-2"));
         var resolved = (await Store.ResolveAsync(cookie, CancellationToken.None))!;
-        var withTokens = await Store.WithTokensAsync(resolved.Handle, resolved.Record, CancellationToken.None);
+        var withTokens = await Store.WithTokensAsync(StoreKeys.Hash(resolved.Handle), resolved.Record, CancellationToken.None);
         Assert.That(withTokens.AccessToken, Is.EqualTo("at-2"));
         Assert.That(withTokens.RefreshToken, Is.EqualTo("rt-2"));
     }

@@ -29,9 +29,10 @@ internal sealed class LogoutFlow(
         string? idToken = null;
         if (session is not null)
         {
-            var record = await sessions.WithTokensAsync(session.Handle, session.Record, cancellationToken).ConfigureAwait(false);
+            var handleHash = StoreKeys.Hash(session.Handle);
+            var record = await sessions.WithTokensAsync(handleHash, session.Record, cancellationToken).ConfigureAwait(false);
             idToken = record.IdToken;
-            await EndSessionAsync(StoreKeys.Hash(session.Handle), record, cancellationToken).ConfigureAwait(false);
+            await EndSessionAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
             if (session.Record.LoginId is { } loginId)
             {
                 // Single sign-on: the whole login ends, on every domain it reached (markers on every replica).
@@ -54,7 +55,7 @@ internal sealed class LogoutFlow(
     public async Task EndSessionAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken)
     {
         // The tokens (a decision and My sessions read none) before the records go: the refresh token is revoked below.
-        record = await sessions.WithTokensByHashAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
+        record = await sessions.WithTokensAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
 
         // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
         await sessions.EndByHashAsync(handleHash, record, cancellationToken).ConfigureAwait(false);

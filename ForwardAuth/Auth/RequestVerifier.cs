@@ -153,7 +153,7 @@ internal sealed class RequestVerifier(
         var source = SourceOf(found.Session);
         // A decision reads the hot record only; the token record only when a token is forwarded.
         var tokens = sessions.DecisionsForwardTokens
-            ? await sessions.WithTokensAsync(found.Session.Handle, found.Record, cancellationToken).ConfigureAwait(false)
+            ? await sessions.WithTokensAsync(StoreKeys.Hash(found.Session.Handle), found.Record, cancellationToken).ConfigureAwait(false)
             : found.Record;
         var decided = Decide(found.Record.Identity, tokens.AccessToken, route, source, found.Session.ReissuedCookie, tokens.IdToken);
         if (decided is not AuthOutcome.Allow || route.StepUp.IsEmpty)

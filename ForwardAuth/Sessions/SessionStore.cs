@@ -155,14 +155,11 @@ internal sealed class SessionStore(
     public bool DecisionsForwardTokens => records.Policy.ForwardsTokens;
 
     /// <summary>
-    /// <paramref name="record"/> (as a decision read it: no tokens) with the tokens of its token record — what a token
-    /// forwarded, a logout or a refresh needs; unchanged when its tokens were read already.
+    /// <paramref name="record"/> (as a decision read it: no tokens) of the session whose handle hashes to
+    /// <paramref name="handleHash"/>, with the tokens of its token record — what a forwarded token, a logout or a
+    /// refresh needs; unchanged when its tokens were read already.
     /// </summary>
-    public Task<SessionRecord> WithTokensAsync(string handle, SessionRecord record, CancellationToken cancellationToken) =>
-        records.WithTokensAsync(StoreKeys.Hash(handle), record, cancellationToken);
-
-    /// <summary><see cref="WithTokensAsync"/> for a session known by its handle's hash (My sessions).</summary>
-    public Task<SessionRecord> WithTokensByHashAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken) =>
+    public Task<SessionRecord> WithTokensAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken) =>
         records.WithTokensAsync(handleHash, record, cancellationToken);
 
     /// <summary>
@@ -189,10 +186,7 @@ internal sealed class SessionStore(
     public Task<int> EndLoginAsync(string loginId, CancellationToken cancellationToken) =>
         indexes.EndLoginAsync(loginId, handleHash => EndByHashAsync(handleHash, time.GetUtcNow() + options.SessionMaxAge, cancellationToken), cancellationToken);
 
-    /// <summary>
-    /// Writes a changed record (new tokens, activity) under the current key; its lifetime never grows. A record read
-    /// without its tokens changes the hot record only (the token record stays as it is).
-    /// </summary>
+    /// <summary>Writes a changed record (new tokens, activity) under the current key; its lifetime never grows.</summary>
     public Task UpdateAsync(string handle, SessionRecord record, CancellationToken cancellationToken) =>
         records.WriteAsync(handle, record, onlyIfAbsent: false, cancellationToken);
 

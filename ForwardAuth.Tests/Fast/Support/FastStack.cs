@@ -61,7 +61,7 @@ internal sealed class FastStack : IAsyncDisposable
     /// <summary>The stored record of a session cookie with its tokens (a decision reads none), or null when it has none.</summary>
     public async Task<SessionRecord?> StoredAsync(string cookie) =>
         await Sessions.ResolveAsync(cookie, CancellationToken.None) is { } session
-            ? await Sessions.WithTokensAsync(session.Handle, session.Record, CancellationToken.None)
+            ? await Sessions.WithTokensAsync(StoreKeys.Hash(session.Handle), session.Record, CancellationToken.None)
             : null;
 
     public SessionRefresher Refresher => Services.GetRequiredService<SessionRefresher>();

@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using ForwardAuth.Cache;
 using ForwardAuth.Configuration;
 using ForwardAuth.Sessions;
 using ForwardAuth.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
 namespace ForwardAuth.Tests.EndToEnd;
@@ -61,6 +63,36 @@ public class SessionSplitRedisTests
             "the rotated refresh token is in the token record");
 
         await LogOutAsync(client, replica, provider, redis, hash);
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task HybridMode_TokenRecordInL1OnlyWhenADecisionForwardsAToken(bool forwarded)
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var provider = await StartProviderAsync();
+        var settings = ForwardAuthSettings.For(provider, redis, "hybrid");
+        settings["PASS_AUTHORIZATION_HEADER"] = forwarded ? "true" : "false";
+        await using var replica = await ForwardAuthInstance.StartInProcessAsync(settings);
+        var hybrid = replica.Services.GetRequiredService<HybridCacheBackend>();
+        await hybrid.Ready;
+        using var client = new ForwardAuthClient();
+        using (var login = await client.LoginAsync(replica, replica, "/", "hybrid-user"))
+        {
+            Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Found));
+        }
+
+        using (var allowed = await client.AuthAsync(replica, "GET", "/page", ForwardAuthClient.Navigation))
+        {
+            Assert.That(allowed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(allowed.Headers.Contains("Authorization"), Is.EqualTo(forwarded));
+        }
+
+        var hash = (await redis.KeysAsync(Prefix + "session:*")).Single()[(Prefix + "session:").Length..];
+        Assert.That(await hybrid.Local.GetAsync("session:" + hash), Is.Not.Null, "the hot record is in L1");
+        Assert.That(await hybrid.Local.GetAsync("tokens:" + hash) is not null, Is.EqualTo(forwarded),
+            forwarded ? "read by every decision: in L1 like the hot record" : "read by refresh and logout only: never in L1");
+        Assert.That(await redis.KeysAsync(Prefix + "tokens:" + hash), Has.Count.EqualTo(1), "in Redis either way");
     }
 
     [Test]

@@ -3,9 +3,11 @@ using System.Text;
 using System.Text.Json;
 using ForwardAuth.Auth;
 using ForwardAuth.Cache;
+using ForwardAuth.Configuration;
 using ForwardAuth.Oidc;
 using ForwardAuth.Sessions;
 using ForwardAuth.Tests.Fast.Support;
+using ForwardAuth.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace ForwardAuth.Tests.Fast;
@@ -170,6 +172,23 @@ public class SessionSplitTests
     }
 
     [Test]
+    public async Task KeyRotation_HotRecordReadUnderAnOlderKey_TokenRecordSealedAgainToo()
+    {
+        var clock = new FakeTimeProvider(FastStack.Start);
+        var cache = new MemoryCacheBackend(clock);
+        var cookie = await SessionStores.Over(cache, WithKeys("rotation-key-one-0123456789abcdef0123"), clock)
+            .CreateAsync(TypicalRecord(clock.GetUtcNow()), CancellationToken.None);
+
+        var rotated = await SessionStores.Over(cache, WithKeys("rotation-key-two-0123456789abcdef0123,rotation-key-one-0123456789abcdef0123"), clock)
+            .ResolveAsync(cookie, CancellationToken.None);
+        var onlyTheNewKey = await SessionStores.Over(cache, WithKeys("rotation-key-two-0123456789abcdef0123"), clock)
+            .ReloadAsync(rotated!.Handle, CancellationToken.None);
+
+        Assert.That(onlyTheNewKey, Is.Not.Null, "the hot record, sealed again under the new key");
+        Assert.That(onlyTheNewKey!.RefreshToken, Is.EqualTo("eyJ-refresh-token"), "and its token record with it");
+    }
+
+    [Test]
     public async Task OldShapeRecord_Decides_ThenIsRewrittenAsHotAndTokenRecords()
     {
         await using var stack = await FastStack.StartAsync();
@@ -211,6 +230,13 @@ public class SessionSplitTests
         Assert.That(((AuthOutcome.SignedOut)logout).RedirectUrl, Does.Contain("id_token_hint=" + idToken));
         Assert.That(stack.Provider.RevokedTokens, Does.Contain("rt-old"));
         Assert.That(await stack.NavigateAsync("/", cookie), Is.TypeOf<AuthOutcome.LoginRedirect>());
+    }
+
+    private static ForwardAuthOptions WithKeys(string keys)
+    {
+        var settings = FastStack.DefaultSettings();
+        settings["SESSION_ENCRYPTION_KEY"] = keys;
+        return ConfigurationLoader.Load([], settings.GetValueOrDefault);
     }
 
     private static SessionRecord TypicalRecord(DateTimeOffset now) => new()

@@ -35,15 +35,11 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
     /// in the shape of earlier versions); null when absent or not ours.
     /// </summary>
     public Task<(SessionRecord Record, bool Outdated)?> LoadAsync(string handle, CancellationToken cancellationToken) =>
-        LoadByKeyAsync(KeyOf(StoreKeys.Hash(handle)), cancellationToken);
+        LoadByHashAsync(StoreKeys.Hash(handle), cancellationToken);
 
     /// <summary>The record of a handle known only by its hash (a member of a session index); null when absent or not ours.</summary>
     public async Task<SessionRecord?> RecordByHashAsync(string handleHash, CancellationToken cancellationToken) =>
-        (await LoadByKeyAsync(KeyOf(handleHash), cancellationToken).ConfigureAwait(false))?.Record;
-
-    /// <summary>The record of a session known by its handle's hash (an index member, a ticket's login).</summary>
-    public Task<(SessionRecord Record, bool Outdated)?> LoadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
-        LoadByKeyAsync(KeyOf(handleHash), cancellationToken);
+        (await LoadByHashAsync(handleHash, cancellationToken).ConfigureAwait(false))?.Record;
 
     /// <summary>
     /// <paramref name="record"/> with its tokens read from the token record (unchanged when they were read already).
@@ -76,8 +72,10 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
             : null;
     }
 
-    private async Task<(SessionRecord Record, bool Outdated)?> LoadByKeyAsync(string key, CancellationToken cancellationToken)
+    /// <summary>The record of a session known by its handle's hash (an index member, a ticket's login).</summary>
+    public async Task<(SessionRecord Record, bool Outdated)?> LoadByHashAsync(string handleHash, CancellationToken cancellationToken)
     {
+        var key = KeyOf(handleHash);
         var sealedRecord = await cache.GetAsync(key, cancellationToken).ConfigureAwait(false);
         if (sealedRecord is null)
         {
@@ -92,6 +90,13 @@ internal sealed class SessionRecords(ICacheBackend cache, ForwardAuthOptions opt
         if (!_keys.TryOpen(sealedRecord, Encoding.ASCII.GetBytes(key), out var json, out var primary) || Read(json) is not { } record)
         {
             return null;
+        }
+
+        if (!primary)
+        {
+            // Sealed with an older key (a key rotation): so, most likely, is its token record. Read with its tokens, the
+            // record's rewrite seals both again under the current key, before the older key is removed.
+            record = await WithTokensAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
         }
 
         if (_opened.Count >= OpenedRecordCacheSize)

@@ -132,6 +132,13 @@ internal static class HostingExtensions
         services.AddSingleton<UserinfoClaims>();
         services.AddForwardAuthStore(options.Redis);
         services.AddSingleton<SessionCookie>();
+        services.AddSingleton<SessionTokenPolicy>();
+
+        // Hybrid mode: a token record is read by refresh and logout only, unless a decision forwards a token; then it is
+        // read as often as the hot record and earns its L1 entry like it.
+        services.AddSingleton(sp => sp.GetRequiredService<SessionTokenPolicy>().ForwardsTokens
+            ? LocalCacheBypass.None
+            : new LocalCacheBypass([StoreKeys.Tokens + ":"]));
         services.AddSingleton<SessionRecords>();
         services.AddSingleton<Revocations>();
         services.AddSingleton<SessionIndexes>();

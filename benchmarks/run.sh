@@ -266,11 +266,14 @@ harness login --fa "$(fa fa-memory)" --users "$USERS" --prefix muser --cookies "
 harness redis-info --ports "$REDIS_B_PORT" --save "$WORK/login-before.json"
 harness login --fa "$(fa fa-breaker)" --users "$USERS" --prefix buser --cookies "$WORK/cookies-breaker.txt"
 harness redis-info --ports "$REDIS_B_PORT" --since "$WORK/login-before.json" --name login-redis-cost --count "$USERS" --raw "$RAW"
-# The size of a real session record in Redis: redis-benchmark's values and the L1 measurement use it.
+# The size of a real session's hot record in Redis (what every decision reads): redis-benchmark's values and the L1
+# measurement use it. Its token record (read by refresh and logout only) is reported beside it.
 # (awk, not head: head would close the pipe early and pipefail would report redis-cli's SIGPIPE.)
 RECORD_BYTES=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:session:*' | awk 'NR <= 20' |
   while read -r key; do redis-cli -p "$REDIS_PORT" strlen "$key"; done | awk '{s+=$1; n++} END {print (n ? int(s/n) : 1500)}')
-say "  a session record in Redis is $RECORD_BYTES bytes (sealed)"
+TOKEN_RECORD_BYTES=$(redis-cli -p "$REDIS_PORT" --scan --pattern 'bench:tokens:*' | awk 'NR <= 20' |
+  while read -r key; do redis-cli -p "$REDIS_PORT" strlen "$key"; done | awk '{s+=$1; n++} END {print (n ? int(s/n) : 0)}')
+say "  a session's hot record in Redis is $RECORD_BYTES bytes (sealed), its token record $TOKEN_RECORD_BYTES bytes"
 
 # ---------------------------------------------------------------------------------------------------------------------
 # 6. The scenarios, each right after its bare-Kestrel ceiling with the same requests.
@@ -438,6 +441,7 @@ fi
   echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "record_bytes=$RECORD_BYTES"
+  echo "token_record_bytes=$TOKEN_RECORD_BYTES"
 } >>"$WORK/machine.env"
 
 # ---------------------------------------------------------------------------------------------------------------------

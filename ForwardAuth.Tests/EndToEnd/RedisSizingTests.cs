@@ -17,9 +17,10 @@ public class RedisSizingTests
     private const int Logins = 100;
 
     // What docs/sizing.md states (bytes), from this test's run on the benchmark machine.
-    private const int DocumentedBytesPerLogin = 3400;
-    private const int DocumentedSessionKeyBytes = 2700;
-    private const int DocumentedKeysPerLogin = 4;
+    private const int DocumentedBytesPerLogin = 2300;
+    private const int DocumentedSessionKeyBytes = 400;
+    private const int DocumentedTokensKeyBytes = 1000;
+    private const int DocumentedKeysPerLogin = 5;
 
     [Test]
     public async Task OneLogin_CostsWhatDocsSizingSays_InUsedMemoryAndPerKey()
@@ -57,6 +58,7 @@ public class RedisSizingTests
 
         var perLogin = (after - before) / (double)Logins;
         var sessionKey = byKind["session"].Bytes / (double)byKind["session"].Count;
+        var tokensKey = byKind["tokens"].Bytes / (double)byKind["tokens"].Count;
         var report = string.Join(", ", byKind.OrderBy(k => k.Key, StringComparer.Ordinal)
             .Select(k => $"{k.Key}: {k.Value.Count} keys, {k.Value.Bytes / k.Value.Count} B each"));
         await TestContext.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -65,14 +67,16 @@ public class RedisSizingTests
         Assert.Multiple(() =>
         {
             Assert.That(keys.Count - keysBefore, Is.EqualTo(Logins * DocumentedKeysPerLogin), "the keys one login leaves");
-            Assert.That(byKind.Keys, Is.EquivalentTo(new[] { "session", "index", "once" }),
-                "a login leaves its session, its index entry, the ID token's and the state's single-use markers; no login record");
+            Assert.That(byKind.Keys, Is.EquivalentTo(new[] { "session", "tokens", "index", "once" }),
+                "a login leaves its session's hot and token records, its index entry, the ID token's and the state's single-use markers; no login record");
             Assert.That(perLogin, Is.InRange(DocumentedBytesPerLogin * 0.75, DocumentedBytesPerLogin * 1.25), "docs/sizing.md's bytes per login");
             Assert.That(sessionKey, Is.InRange(DocumentedSessionKeyBytes * 0.75, DocumentedSessionKeyBytes * 1.25), "docs/sizing.md's session key size");
+            Assert.That(tokensKey, Is.InRange(DocumentedTokensKeyBytes * 0.75, DocumentedTokensKeyBytes * 1.25), "docs/sizing.md's tokens key size");
         });
         var page = await File.ReadAllTextAsync(Path.Combine(TestPaths.RepoRoot, "docs", "sizing.md"));
         Assert.That(page, Does.Contain(DocumentedBytesPerLogin.ToString("N0", CultureInfo.InvariantCulture) + " bytes per login"));
         Assert.That(page, Does.Contain(DocumentedSessionKeyBytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes"));
+        Assert.That(page, Does.Contain(DocumentedTokensKeyBytes.ToString("N0", CultureInfo.InvariantCulture) + " bytes"));
     }
 
     private static async Task LogInAsync(ForwardAuthInstance replica, string prefix, int users)

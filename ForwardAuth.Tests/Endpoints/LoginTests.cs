@@ -197,7 +197,7 @@ public class LoginTests : ReplicaPair
 
         foreach (var key in await Redis.KeysAsync("fa-test:*"))
         {
-            Assert.That(key, Does.Match("^fa-test:(session|login|once|revoked|lease|index):[0-9a-f]{64}$"));
+            Assert.That(key, Does.Match("^fa-test:(session|tokens|login|once|revoked|lease|index):[0-9a-f]{64}$"));
             var text = await admin.KeyTypeAsync(key) == StackExchange.Redis.RedisType.Set
                 ? string.Join(',', (await admin.SetMembersAsync(key)).Select(m => m.ToString()))
                 : Encoding.Latin1.GetString((byte[]?)await admin.StringGetAsync(key) ?? []);

@@ -126,7 +126,9 @@ public class BearerTokenTests
     [Test]
     public async Task Verify_BearerOfLoggedOutSession_RefusedAsRevoked()
     {
-        await using var stack = await FastStack.StartAsync();
+        // Forwarded (passAuthorizationHeader): a backend has the access token, so a logout must revoke it. Never
+        // forwarded, it is not kept at all (no one but ForwardAuth ever had it).
+        await using var stack = await FastStack.StartAsync(("PASS_AUTHORIZATION_HEADER", "true"));
         var accessToken = stack.Provider.AccessToken("alice");
         var cookie = await stack.SignInAsync("alice", login => new TokenSet(stack.Provider.IdToken("alice", login.Nonce), accessToken));
         var before = await stack.BearerAsync(accessToken);

@@ -100,7 +100,8 @@ public class LogoutFlowTests
     [Test]
     public async Task Logout_AccessTokenOfSession_RevokedForBearerUse()
     {
-        await using var stack = await FastStack.StartAsync();
+        // Forwarded to backends (passAuthorizationHeader), the access token is kept and revoked at logout.
+        await using var stack = await FastStack.StartAsync(("PASS_AUTHORIZATION_HEADER", "true"));
         var accessToken = stack.Provider.AccessToken("alice");
         var cookie = await stack.SignInAsync("alice", login => new TokenSet(stack.Provider.IdToken("alice", login.Nonce), accessToken));
 

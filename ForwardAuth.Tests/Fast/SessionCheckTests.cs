@@ -50,7 +50,7 @@ public class SessionCheckTests
         await NavigateAndSettleAsync(stack, cookie);
         await NavigateAndSettleAsync(stack, cookie);
         Assert.That(RefreshRequests(stack), Is.EqualTo(1), "due: one check, not one per request");
-        Assert.That(((SessionLookup.Found)await stack.Refresher.GetFreshAsync(cookie, CancellationToken.None)).Record.RefreshToken, Is.EqualTo("r2"));
+        Assert.That((await stack.StoredAsync(cookie))!.RefreshToken, Is.EqualTo("r2"));
 
         stack.Provider.OnRefresh("r2", () => new TokenSet(null, stack.Provider.AccessToken("alice"), "r3", 300));
         stack.Time.Advance(TimeSpan.FromSeconds(Interval));

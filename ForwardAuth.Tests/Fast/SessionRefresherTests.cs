@@ -32,7 +32,8 @@ public class SessionRefresherTests
         stack.Time.Advance(TimeSpan.FromSeconds(afterSeconds));
         var lookup = await stack.Refresher.GetFreshAsync(cookie, CancellationToken.None);
 
-        Assert.That(((SessionLookup.Found)lookup).Record.RefreshToken, Is.EqualTo("r1"));
+        Assert.That(lookup, Is.TypeOf<SessionLookup.Found>());
+        Assert.That((await stack.StoredAsync(cookie))!.RefreshToken, Is.EqualTo("r1"));
         Assert.That(RefreshRequests(stack), Is.Zero);
     }
 
@@ -55,7 +56,8 @@ public class SessionRefresherTests
         Assert.That(record.RefreshToken, Is.EqualTo("r2"));
         Assert.That(record.AccessToken, Is.EqualTo(newAccessToken));
         Assert.That(record.AccessTokenExpiresAt, Is.EqualTo(stack.Time.GetUtcNow().AddSeconds(3600)));
-        Assert.That(((SessionLookup.Found)second).Record.RefreshToken, Is.EqualTo("r2"), "the rotated token was stored");
+        Assert.That(second, Is.TypeOf<SessionLookup.Found>());
+        Assert.That((await stack.StoredAsync(cookie))!.RefreshToken, Is.EqualTo("r2"), "the rotated token was stored");
         Assert.That(RefreshRequests(stack), Is.EqualTo(1));
         Assert.That(stack.Provider.TokenRequests.Last()["refresh_token"], Is.EqualTo("r1"));
     }

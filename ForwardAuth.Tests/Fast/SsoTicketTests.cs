@@ -151,7 +151,7 @@ public class SsoTicketTests
     [Test]
     public async Task Redeem_WithTheStateCookie_SessionForTheSameUserAndBackToRd()
     {
-        await using var stack = await StartAsync();
+        await using var stack = await FastStack.StartAsync(("AUTH_URL", AuthHost), ("SSO_DOMAINS", "fast.test,fast-two.test"), ("PASS_AUTHORIZATION_HEADER", "true"));
         var authSession = await stack.SignInAsync("alice");
         var (ticketUrl, state) = await TicketAsync(stack, App, authSession);
 
@@ -162,7 +162,7 @@ public class SsoTicketTests
         Assert.That(signedIn.SessionCookie, Is.Not.EqualTo(authSession), "a session of its own");
         var allowed = (AuthOutcome.Allow)await SendAsync(stack, App, "/page", stack.CookieHeader(signedIn.SessionCookie));
         Assert.That(allowed.Identity!.Subject, Is.EqualTo("alice"));
-        Assert.That(allowed.AccessToken, Is.Not.Null, "the login's tokens, without a provider round trip");
+        Assert.That(allowed.AccessToken, Is.Not.Null, "the login's tokens (forwarded here), without a provider round trip");
         Assert.That(stack.Provider.TokenRequests, Has.Count.EqualTo(1), "only the auth host's login exchanged a code");
     }
 

@@ -29,8 +29,10 @@ internal sealed class LogoutFlow(
         string? idToken = null;
         if (session is not null)
         {
-            idToken = session.Record.IdToken;
-            await EndSessionAsync(StoreKeys.Hash(session.Handle), session.Record, cancellationToken).ConfigureAwait(false);
+            var handleHash = StoreKeys.Hash(session.Handle);
+            var record = await sessions.WithTokensAsync(handleHash, session.Record, cancellationToken).ConfigureAwait(false);
+            idToken = record.IdToken;
+            await EndSessionAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
             if (session.Record.LoginId is { } loginId)
             {
                 // Single sign-on: the whole login ends, on every domain it reached (markers on every replica).
@@ -52,6 +54,9 @@ internal sealed class LogoutFlow(
     /// </summary>
     public async Task EndSessionAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken)
     {
+        // The tokens (a decision and My sessions read none) before the records go: the refresh token is revoked below.
+        record = await sessions.WithTokensAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
+
         // While Redis is unreachable the revocation is journalled and reaches it when the circuit closes.
         await sessions.EndByHashAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
 

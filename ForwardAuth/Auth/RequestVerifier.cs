@@ -151,7 +151,11 @@ internal sealed class RequestVerifier(
         AuthRequest request, SessionLookup.Found found, PolicyRules route, bool startLogins, CancellationToken cancellationToken)
     {
         var source = SourceOf(found.Session);
-        var decided = Decide(found.Record.Identity, found.Record.AccessToken, route, source, found.Session.ReissuedCookie, found.Record.IdToken);
+        // A decision reads the hot record only; the token record only when a token is forwarded.
+        var tokens = sessions.DecisionsForwardTokens
+            ? await sessions.WithTokensAsync(StoreKeys.Hash(found.Session.Handle), found.Record, cancellationToken).ConfigureAwait(false)
+            : found.Record;
+        var decided = Decide(found.Record.Identity, tokens.AccessToken, route, source, found.Session.ReissuedCookie, tokens.IdToken);
         if (decided is not AuthOutcome.Allow || route.StepUp.IsEmpty)
         {
             return decided;

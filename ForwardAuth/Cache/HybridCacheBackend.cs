@@ -23,6 +23,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     private readonly InvalidationChannel _invalidations;
     private readonly MemoryCacheBackend _local;
     private readonly TimeSpan _localTtl;
+    private readonly LocalCacheBypass _bypass;
     private readonly CircuitBreaker? _breaker;
     private readonly ILogger _logger;
     private readonly ForwardAuthMetrics? _metrics;
@@ -40,9 +41,11 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
         TimeSpan localTtl,
         CircuitBreaker? breaker,
         ILogger<HybridCacheBackend> logger,
-        ForwardAuthMetrics? metrics = null)
+        ForwardAuthMetrics? metrics = null,
+        LocalCacheBypass? bypass = null)
     {
         _metrics = metrics;
+        _bypass = bypass ?? LocalCacheBypass.None;
         _remote = remote;
         _connection = connection;
         _invalidations = invalidations;
@@ -67,7 +70,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
     {
-        var usable = LocalUsable;
+        var usable = LocalUsable && !_bypass.Bypasses(key);
         if (usable && await _local.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } hit)
         {
             _metrics?.LocalCacheHits.Inc();
@@ -89,7 +92,7 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     {
         await ForgetAsync(key).ConfigureAwait(false);
         await _remote.SetAsync(key, value, ttl, cancellationToken).ConfigureAwait(false);
-        if (LocalUsable)
+        if (LocalUsable && !_bypass.Bypasses(key))
         {
             await _local.SetAsync(key, value, ttl < _localTtl ? ttl : _localTtl, cancellationToken).ConfigureAwait(false);
         }

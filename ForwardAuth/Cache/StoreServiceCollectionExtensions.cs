@@ -79,7 +79,8 @@ internal static class StoreServiceCollectionExtensions
                     redis.LocalCacheTtl,
                     resilient.Breaker,
                     sp.GetRequiredService<ILogger<HybridCacheBackend>>(),
-                    sp.GetRequiredService<ForwardAuthMetrics>());
+                    sp.GetRequiredService<ForwardAuthMetrics>(),
+                    sp.GetService<LocalCacheBypass>());
             });
         }
 

@@ -4,8 +4,12 @@ using ForwardAuth.Oidc;
 namespace ForwardAuth.Sessions;
 
 /// <summary>
-/// The server-side session: the authority while the store has it. Stored encrypted under a hash of the handle.
-/// An adopted record (rebuilt from a sealed cookie) carries no tokens.
+/// The server-side session: the authority while the store has it. Stored as two records (<see cref="SessionRecords"/>):
+/// the hot record (everything but the tokens: what a decision reads) and the token record (the tokens the configuration
+/// uses), both encrypted under a hash of the handle. Read for a decision, a record carries no token strings
+/// (<see cref="TokensUnread"/>): they are read only where used. This type's own JSON shape is the one sessions were
+/// stored in before the split: read (and rewritten split) only, never written. An adopted record (rebuilt from a sealed
+/// cookie) carries no tokens.
 /// </summary>
 internal sealed record SessionRecord
 {
@@ -58,6 +62,24 @@ internal sealed record SessionRecord
 
     /// <summary>A step-up login whose ID token did not satisfy what it asked for (bounds the redirect loop).</summary>
     public StepUpRefusal? StepUpRefusal { get; init; }
+
+    /// <summary>Which tokens the session's token record holds (as the hot record says; set when it was read).</summary>
+    [JsonIgnore]
+    public SessionTokenKinds HeldTokens { get; init; }
+
+    /// <summary>
+    /// True when the token strings were not read (a record read for a decision): they are null here whatever the token
+    /// record holds, and writing this record leaves the token record as it is. False on a record built from a login or
+    /// refresh, or read with its tokens: then its token properties are what the session has.
+    /// </summary>
+    [JsonIgnore]
+    public bool TokensUnread { get; init; }
+
+    [JsonIgnore]
+    public bool HasRefreshToken => TokensUnread ? HeldTokens.HasFlag(SessionTokenKinds.Refresh) : RefreshToken is not null;
+
+    [JsonIgnore]
+    public bool HasAccessToken => TokensUnread ? HeldTokens.HasFlag(SessionTokenKinds.Access) : AccessToken is not null;
 
     [JsonIgnore]
     public DateTimeOffset EffectiveAuthTime => AuthTime ?? IssuedAt;
@@ -141,6 +163,8 @@ internal sealed record SsoTicketRecord(string TargetOrigin, string StateHash, st
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SessionRecord))]
+[JsonSerializable(typeof(HotRecord))]
+[JsonSerializable(typeof(TokenRecord))]
 [JsonSerializable(typeof(FlatIdentityRecord))]
 [JsonSerializable(typeof(CookiePayload))]
 [JsonSerializable(typeof(PendingLogin))]

@@ -68,7 +68,7 @@ internal sealed class SessionRefresher(
     private async Task<SessionRecord?> EnsureFreshAsync(ResolvedSession session, CancellationToken cancellationToken)
     {
         var record = session.Record;
-        if (session.FromCookieOnly || record.RefreshToken is null || !IsDue(record))
+        if (session.FromCookieOnly || !record.HasRefreshToken || !IsDue(record))
         {
             return record;
         }

@@ -31,7 +31,8 @@ internal readonly record struct SessionResolution(ResolvedSession? Session, stri
 /// <summary>
 /// Server-side sessions. The store's record decides when it is there; when the store lacks it or cannot be reached, a
 /// valid sealed cookie decides unless its handle is known revoked, and the session is adopted into the store (without
-/// tokens). Store keys are hashes of the handle and records are encrypted (<see cref="SessionRecords"/>), so the store
+/// tokens). Store keys are hashes of the handle and records are encrypted (<see cref="SessionRecords"/>: a hot record
+/// every decision reads, a token record read only where a token is used), so the store
 /// alone reveals neither tokens, claims nor a usable cookie. Ending a session leaves revocation markers
 /// (<see cref="Revocations"/>); the <c>sid</c>/<c>sub</c> indexes (<see cref="SessionIndexes"/>) let a back-channel
 /// logout end all of them.
@@ -122,7 +123,7 @@ internal sealed class SessionStore(
 
         if (loaded is { } found)
         {
-            return await CheckActivityAsync(payload.Handle, found.Record, found.SealedWithOldKey, cancellationToken).ConfigureAwait(false) is { } record
+            return await CheckActivityAsync(payload.Handle, found.Record, found.Outdated, cancellationToken).ConfigureAwait(false) is { } record
                 ? new(new ResolvedSession(payload.Handle, record, SessionSource.StoreRecord, reissued), "")
                 : new(null, "session expired or idle too long");
         }
@@ -140,15 +141,26 @@ internal sealed class SessionStore(
         return new(new ResolvedSession(payload.Handle, adopted, SessionSource.AdoptedCookie, reissued), "");
     }
 
-    /// <summary>The current record of a session (null when it ended or expired).</summary>
-    public async Task<SessionRecord?> ReloadAsync(string handle, CancellationToken cancellationToken) =>
-        await records.LoadAsync(handle, cancellationToken).ConfigureAwait(false) is { } found && found.Record.ExpiresAt > time.GetUtcNow() ? found.Record : null;
+    /// <summary>The current record of a session, with its tokens (null when it ended or expired).</summary>
+    public Task<SessionRecord?> ReloadAsync(string handle, CancellationToken cancellationToken) =>
+        ReloadByHashAsync(StoreKeys.Hash(handle), cancellationToken);
 
-    /// <summary>The current record of a session known by its handle's hash (null when it ended or expired).</summary>
+    /// <summary>The current record of a session known by its handle's hash, with its tokens (null when it ended or expired).</summary>
     public async Task<SessionRecord?> ReloadByHashAsync(string handleHash, CancellationToken cancellationToken) =>
         await records.LoadByHashAsync(handleHash, cancellationToken).ConfigureAwait(false) is { } found && found.Record.ExpiresAt > time.GetUtcNow()
-            ? found.Record
+            ? await records.WithTokensAsync(handleHash, found.Record, cancellationToken).ConfigureAwait(false)
             : null;
+
+    /// <summary>True when a decision forwards a token (<see cref="SessionTokenPolicy"/>): it then reads the token record.</summary>
+    public bool DecisionsForwardTokens => records.Policy.ForwardsTokens;
+
+    /// <summary>
+    /// <paramref name="record"/> (as a decision read it: no tokens) of the session whose handle hashes to
+    /// <paramref name="handleHash"/>, with the tokens of its token record — what a forwarded token, a logout or a
+    /// refresh needs; unchanged when its tokens were read already.
+    /// </summary>
+    public Task<SessionRecord> WithTokensAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken) =>
+        records.WithTokensAsync(handleHash, record, cancellationToken);
 
     /// <summary>
     /// Gives a session made before single sign-on was configured a login id (written to its record and the login's
@@ -188,6 +200,12 @@ internal sealed class SessionStore(
     /// <summary><see cref="EndAsync"/> for a session known by its handle's hash (a member of a session index).</summary>
     public async Task EndByHashAsync(string handleHash, SessionRecord record, CancellationToken cancellationToken)
     {
+        if (record.TokensUnread && record.HeldTokens.HasFlag(SessionTokenKinds.Access))
+        {
+            // The access token is marked revoked below: read it before its record is deleted.
+            record = await records.WithTokensAsync(handleHash, record, cancellationToken).ConfigureAwait(false);
+        }
+
         await EndByHashAsync(handleHash, record.ExpiresAt, cancellationToken).ConfigureAwait(false);
         if (record.AccessToken is { } accessToken)
         {
@@ -232,7 +250,7 @@ internal sealed class SessionStore(
     public Task<bool> IsAccessTokenRevokedAsync(string accessToken, CancellationToken cancellationToken) =>
         revocations.IsAccessTokenRevokedAsync(accessToken, cancellationToken);
 
-    private async Task<SessionRecord?> CheckActivityAsync(string handle, SessionRecord record, bool sealedWithOldKey, CancellationToken cancellationToken)
+    private async Task<SessionRecord?> CheckActivityAsync(string handle, SessionRecord record, bool outdated, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (record.ExpiresAt <= now)
@@ -250,9 +268,10 @@ internal sealed class SessionStore(
         }
 
         // Reading writes nothing — except, at most once per interval, the activity (what an idle timeout needs and My
-        // sessions shows as "last seen"), and once after a key rotation, the record sealed again under the new key.
+        // sessions shows as "last seen"), and once after a key rotation, the record sealed again under the new key, and
+        // once after an upgrade, a record of the earlier shape (tokens inside) written split (hot record + tokens).
         var recordActivity = now - lastSeen >= options.SessionActivityInterval;
-        if (recordActivity || sealedWithOldKey)
+        if (recordActivity || outdated)
         {
             record = recordActivity ? record with { LastSeenAt = now } : record;
             await UpdateAsync(handle, record, cancellationToken).ConfigureAwait(false);

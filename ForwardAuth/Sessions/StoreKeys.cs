@@ -11,6 +11,9 @@ namespace ForwardAuth.Sessions;
 internal static class StoreKeys
 {
     public const string Session = "session";
+
+    /// <summary>A session's token record, under the same hash as its hot record (<see cref="SessionRecords"/>).</summary>
+    public const string Tokens = "tokens";
     public const string Once = "once";
     public const string Lease = "lease";
     public const string Revoked = "revoked";

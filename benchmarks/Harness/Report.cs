@@ -81,6 +81,7 @@ internal static partial class Report
                 ["cpu_busy_before_percent"] = machine.GetValueOrDefault("cpu_busy_before_percent"),
                 ["other_processes"] = machine.GetValueOrDefault("other_processes"),
                 ["session_record_bytes"] = machine.GetValueOrDefault("record_bytes"),
+                ["session_token_record_bytes"] = machine.GetValueOrDefault("token_record_bytes"),
             },
             ["machine"] = new JsonObject
             {

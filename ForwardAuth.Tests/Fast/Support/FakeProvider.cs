@@ -102,6 +102,9 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
     /// <summary>How many requests reached the pushed authorization request endpoint.</summary>
     public int PushedAuthorizationRequests => _parRequests;
 
+    /// <summary>When set, the discovery document has no <c>end_session_endpoint</c> (no RP-initiated logout).</summary>
+    public bool NoEndSessionEndpoint { get; set; }
+
     /// <summary>Discovery's <c>scopes_supported</c>; null: not published.</summary>
     public string[]? ScopesSupported { get; set; }
 
@@ -234,6 +237,11 @@ internal sealed class FakeProvider(FakeTimeProvider time) : HttpMessageHandler
         if (AdvertisesPushedAuthorization)
         {
             document["pushed_authorization_request_endpoint"] = Issuer + "/par";
+        }
+
+        if (NoEndSessionEndpoint)
+        {
+            document.Remove("end_session_endpoint");
         }
 
         if (ScopesSupported is not null)

@@ -58,6 +58,12 @@ internal sealed class FastStack : IAsyncDisposable
 
     public SessionStore Sessions => Services.GetRequiredService<SessionStore>();
 
+    /// <summary>The stored record of a session cookie with its tokens (a decision reads none), or null when it has none.</summary>
+    public async Task<SessionRecord?> StoredAsync(string cookie) =>
+        await Sessions.ResolveAsync(cookie, CancellationToken.None) is { } session
+            ? await Sessions.WithTokensAsync(StoreKeys.Hash(session.Handle), session.Record, CancellationToken.None)
+            : null;
+
     public SessionRefresher Refresher => Services.GetRequiredService<SessionRefresher>();
 
     public TokenValidator Tokens => Services.GetRequiredService<TokenValidator>();

@@ -110,17 +110,21 @@ public class OidcClientTests
     [Test]
     public async Task Refresh_AtHashOfAnotherAccessToken_NewIdTokenNotTaken_RotatedTokensKept()
     {
-        await using var stack = await FastStack.StartAsync();
+        // The access token is forwarded, so the session keeps it (a session keeps only the tokens its configuration uses).
+        await using var stack = await FastStack.StartAsync(("PASS_AUTHORIZATION_HEADER", "true"));
         var cookie = await stack.SignInAsync("alice", login => new TokenSet(
             stack.Provider.IdToken("alice", login.Nonce, lifetime: TimeSpan.FromHours(2)), stack.Provider.AccessToken("alice"), "r1", 300));
-        var before = ((SessionLookup.Found)await stack.Refresher.GetFreshAsync(cookie, CancellationToken.None)).Record;
+        // A decision reads no tokens: the stored ones are read as refresh and logout read them.
+        var before = (await stack.StoredAsync(cookie))!;
         var newAccessToken = stack.Provider.AccessToken("alice", lifetime: TimeSpan.FromHours(1));
         stack.Provider.OnRefresh("r1", () => new TokenSet(
             stack.Provider.IdToken("alice", null, c => c["at_hash"] = AtHash("another-access-token")), newAccessToken, "r2", 3600));
 
         stack.Time.Advance(TimeSpan.FromSeconds(250));
-        var after = ((SessionLookup.Found)await stack.Refresher.GetFreshAsync(cookie, CancellationToken.None)).Record;
+        Assert.That(await stack.Refresher.GetFreshAsync(cookie, CancellationToken.None), Is.InstanceOf<SessionLookup.Found>());
+        var after = (await stack.StoredAsync(cookie))!;
 
+        Assert.That(before.IdToken, Is.Not.Null, "the login's ID token is kept (logout sends it as id_token_hint)");
         Assert.That(after.RefreshToken, Is.EqualTo("r2"), "the spent refresh token is never used again");
         Assert.That(after.AccessToken, Is.EqualTo(newAccessToken));
         Assert.That(after.IdToken, Is.EqualTo(before.IdToken), "the refreshed ID token is not taken");

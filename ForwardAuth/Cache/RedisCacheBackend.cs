@@ -133,7 +133,9 @@ internal sealed class RedisCacheBackend(
             }
             else
             {
-                await multiplexer.GetDatabase().PingAsync().WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+                // The master must answer: a replica answering while the master is gone (during a Sentinel failover)
+                // would close the breaker for reads that work and writes that fail.
+                await multiplexer.GetDatabase().PingAsync(CommandFlags.DemandMaster).WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
             }
 
             return new CacheHealth(true, Stopwatch.GetElapsedTime(started), null);

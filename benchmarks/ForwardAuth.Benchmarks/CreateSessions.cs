@@ -93,9 +93,13 @@ internal static class CreateSessions
     private static async Task<SessionRecord> TemplateAsync(string cookie, string redis, Dictionary<string, string> settings)
     {
         await using var source = new Stack("redis", redis, new Dictionary<string, string>(settings) { ["REDIS_CLUSTER_MODE"] = "false" });
-        var found = await source.Get<SessionStore>().ResolveAsync(cookie, CancellationToken.None)
+        var store = source.Get<SessionStore>();
+        var found = await store.ResolveAsync(cookie, CancellationToken.None)
             ?? throw new InvalidOperationException("the --like cookie has no session in " + redis);
-        return found.Record;
+        // A decision reads the hot record only: the copies must carry the login's tokens too (its token record), so
+        // that each created session keeps what a real one keeps under the creator's (default) configuration.
+        return await store.ReloadAsync(found.Handle, CancellationToken.None)
+            ?? throw new InvalidOperationException("the --like cookie's session ended in " + redis);
     }
 
     private static SessionRecord Like(SessionRecord template, int i)

@@ -441,7 +441,7 @@ fi
   echo "finished=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "record_bytes=$RECORD_BYTES"
-  echo "token_record_bytes=$TOKEN_RECORD_BYTES"
+  echo "token_record_bytes=${TOKEN_RECORD_BYTES:-}"
 } >>"$WORK/machine.env"
 
 # ---------------------------------------------------------------------------------------------------------------------

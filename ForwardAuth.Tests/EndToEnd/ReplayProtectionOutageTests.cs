@@ -154,17 +154,7 @@ public class ReplayProtectionOutageTests
             Assert.That(login.StatusCode, Is.EqualTo(HttpStatusCode.Found), "a login completes without a single-use marker");
         }
 
-        var refreshes = await provider.GrantCountAsync("refresh_token");
-        var statuses = new List<HttpStatusCode>();
-        await TestPaths.WaitUntilAsync(
-            async () =>
-            {
-                using var response = await client.AuthAsync(replica, "GET", "/app", ForwardAuthClient.Navigation);
-                statuses.Add(response.StatusCode);
-                return await provider.GrantCountAsync("refresh_token") > refreshes;
-            },
-            TimeSpan.FromSeconds(10),
-            "a refresh of the session's tokens during the outage");
+        var statuses = await client.AuthUntilRefreshedAsync(replica, "/app", provider, TimeSpan.FromSeconds(10), "a refresh of the session's tokens during the outage");
 
         Assert.That(statuses, Is.All.EqualTo(HttpStatusCode.OK), "every request of the logged-in user allowed, before and after the refresh");
         using var after = await client.AuthAsync(replica, "GET", "/app", ForwardAuthClient.Navigation);

@@ -139,21 +139,10 @@ public class SessionSplitRedisTests
     });
 
     // The tokens come due within seconds (4 s lifetimes): decisions go on being allowed until a refresh happened.
-    private static async Task RefreshedAsync(ForwardAuthClient client, ForwardAuthInstance replica, OidcProvider provider)
-    {
-        var refreshes = await provider.GrantCountAsync("refresh_token");
-        var statuses = new List<HttpStatusCode>();
-        await TestPaths.WaitUntilAsync(
-            async () =>
-            {
-                using var response = await client.AuthAsync(replica, "GET", "/page", ForwardAuthClient.Navigation);
-                statuses.Add(response.StatusCode);
-                return await provider.GrantCountAsync("refresh_token") > refreshes;
-            },
-            TimeSpan.FromSeconds(15),
-            "a refresh with the refresh token from the token record");
-        Assert.That(statuses, Is.All.EqualTo(HttpStatusCode.OK));
-    }
+    private static async Task RefreshedAsync(ForwardAuthClient client, ForwardAuthInstance replica, OidcProvider provider) =>
+        Assert.That(
+            await client.AuthUntilRefreshedAsync(replica, "/page", provider, TimeSpan.FromSeconds(15), "a refresh with the refresh token from the token record"),
+            Is.All.EqualTo(HttpStatusCode.OK));
 
     private static async Task LogOutAsync(ForwardAuthClient client, ForwardAuthInstance replica, OidcProvider provider, RedisServer redis, string hash)
     {

@@ -39,6 +39,28 @@ internal sealed class ForwardAuthClient : IDisposable
     /// </summary>
     public ConcurrentDictionary<string, string> Cookies { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Sends navigations to <paramref name="uri"/> on <paramref name="replica"/> until <paramref name="provider"/> has
+    /// counted one more refresh grant than before the first (the session's tokens came due and were refreshed), within
+    /// <paramref name="timeout"/>; returns every answer's status, for the caller to judge.
+    /// </summary>
+    public async Task<IReadOnlyList<HttpStatusCode>> AuthUntilRefreshedAsync(
+        ForwardAuthInstance replica, string uri, OidcProvider provider, TimeSpan timeout, string what)
+    {
+        var refreshes = await provider.GrantCountAsync("refresh_token");
+        var statuses = new List<HttpStatusCode>();
+        await TestPaths.WaitUntilAsync(
+            async () =>
+            {
+                using var response = await AuthAsync(replica, "GET", uri, Navigation);
+                statuses.Add(response.StatusCode);
+                return await provider.GrantCountAsync("refresh_token") > refreshes;
+            },
+            timeout,
+            what);
+        return statuses;
+    }
+
     public async Task<HttpResponseMessage> AuthAsync(
         ForwardAuthInstance replica, string method, string uri, Action<HttpRequestMessage>? configure = null, string authPath = "/auth")
     {

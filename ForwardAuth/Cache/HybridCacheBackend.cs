@@ -66,7 +66,10 @@ internal sealed class HybridCacheBackend : ICacheBackend, IAsyncDisposable
     /// <summary>Completes once the invalidation channel is subscribed (<see cref="SubscribeAsync"/>); until then L1 is unused.</summary>
     public Task Ready => _ready.Task;
 
-    private bool LocalUsable => _subscribed && _linkUp && (_breaker is null || _breaker.State == CircuitState.Closed);
+    // Not while the breaker is open or half-open, and not for a request that met an outage: its answers may have come
+    // from the memory fallback (an adopted, token-less record during a failover), and an L1 copy of one would outlive
+    // the outage by up to localCacheTtl, hiding the full record Redis holds.
+    private bool LocalUsable => _subscribed && _linkUp && (_breaker is null || _breaker.State == CircuitState.Closed) && !OutageScope.Seen;
 
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken = default)
     {

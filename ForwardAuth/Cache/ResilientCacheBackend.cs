@@ -183,6 +183,8 @@ internal sealed partial class ResilientCacheBackend : ICacheBackend, IAsyncDispo
         var probe = false;
         if (OutageScope.Seen || !_breaker.TryAcquire(out probe))
         {
+            // The request's answers now come from memory: the hybrid L1 must not keep them (OutageScope.Seen).
+            OutageScope.MarkSeen();
             _metrics?.FallbackOperations.WithLabels(OperationNames.Of(operation)).Inc();
             return await onFallback().ConfigureAwait(false);
         }

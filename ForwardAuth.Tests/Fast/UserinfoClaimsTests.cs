@@ -89,9 +89,11 @@ public class UserinfoClaimsTests
     [Test]
     public async Task Login_ProviderHasNoUserinfoEndpoint_502NamesIt()
     {
-        await using var stack = await FastStack.StartAsync(FromUserinfo);
-        stack.Provider.NoUserinfoEndpoint = true;
-        stack.Time.Advance(TimeSpan.FromSeconds(301)); // past tokenMetadataTTL: the discovery document is read again
+        // Set before the stack starts: its warm-up reads the discovery document in the background at once (setting it
+        // afterwards raced that read, and a document with the endpoint could be the one cached).
+        var settings = FastStack.DefaultSettings();
+        settings[FromUserinfo.Item1] = FromUserinfo.Item2;
+        await using var stack = await FastStack.StartAsync(settings, provider => provider.NoUserinfoEndpoint = true);
         var login = await stack.StartLoginAsync();
 
         var outcome = await stack.CallbackAsync(login, stack.Provider.IssueCode(new TokenSet(ThinIdToken(stack, "alice", login.Nonce), "at-1")));

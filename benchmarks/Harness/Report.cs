@@ -404,6 +404,7 @@ internal static partial class Report
         md.AppendLine("benchmarks/run.sh            # this document and benchmarks/results/latest.json (~30 min)");
         md.AppendLine("benchmarks/run.sh --quick    # a short run, to check the harness");
         md.AppendLine("benchmarks/run.sh --scale-only   # the scale scenario alone (BENCH_SCALE_SIZES, BENCH_WORKING_SET, BENCH_CLUSTER_SESSIONS); report in its work directory");
+        md.AppendLine("benchmarks/key-cost.py           # Redis memory per key of each kind a session writes, and per session by layout (~30 s)");
         md.AppendLine("```");
         return md.ToString();
 

@@ -74,7 +74,14 @@ public class FailoverTests
     {
         foreach (var replica in replicas)
         {
-            await TestPaths.WaitUntilAsync(async () => await BreakerAsync(replica) == "closed", TimeSpan.FromSeconds(20), "the breaker of " + replica.BaseUrl + " to be closed");
+            try
+            {
+                await TestPaths.WaitUntilAsync(async () => await BreakerAsync(replica) == "closed", TimeSpan.FromSeconds(20), "the breaker of " + replica.BaseUrl + " to be closed");
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException(e.Message + "; the replicas now: " + await StoreView.DescribeConnectionsAsync(replicas), e);
+            }
         }
     }
 

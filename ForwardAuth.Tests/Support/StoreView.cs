@@ -39,17 +39,38 @@ internal static class StoreView
                 text.Append(name).Append(": ").Append(await DescribeAsync(cache, options, hash)).Append("; ");
             }
 
-            if (services.GetService<RedisConnection>() is { IsConnected: var connected } connection)
-            {
-                var multiplexer = await connection.GetAsync();
-                text.Append("multiplexer ").Append(connected ? "connected" : "not connected").Append(": ")
-                    .AppendJoin(", ", multiplexer.GetServers().Select(s => $"{s.EndPoint} {(s.IsConnected ? "up" : "down")} {(s.IsReplica ? "replica" : "master")}"));
-            }
-
+            text.Append(await DescribeConnectionAsync(services));
             text.Append(" at ").Append(DateTimeOffset.UtcNow.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture)).AppendLine();
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Each replica's breaker, journal and Redis connection as its multiplexer sees it (a recovery that never came).</summary>
+    public static async Task<string> DescribeConnectionsAsync(params ForwardAuthInstance[] replicas)
+    {
+        var text = new StringBuilder();
+        foreach (var replica in replicas)
+        {
+            var resilient = replica.Services.GetRequiredService<ResilientCacheBackend>();
+            text.Append(replica.BaseUrl).Append(" (breaker ").Append(resilient.Breaker.State).Append(", journal ").Append(resilient.Journal.Count).Append(") ")
+                .Append(await DescribeConnectionAsync(replica.Services)).AppendLine();
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<string> DescribeConnectionAsync(IServiceProvider services)
+    {
+        if (services.GetService<RedisConnection>() is not { } connection)
+        {
+            return "";
+        }
+
+        var multiplexer = await connection.GetAsync();
+        var health = await services.GetRequiredService<ResilientCacheBackend>().Primary.HealthAsync();
+        return $"health PING {(health.Healthy ? "answered" : "failed: " + health.Problem)}; multiplexer {(connection.IsConnected ? "connected" : "not connected")}: "
+            + string.Join(", ", multiplexer.GetServers().Select(s => $"{s.EndPoint} {(s.IsConnected ? "up" : "down")} {(s.IsReplica ? "replica" : "master")}"));
     }
 
     private static async Task<string> DescribeAsync(ICacheBackend cache, ForwardAuthOptions options, string hash)

@@ -12,7 +12,7 @@ namespace ForwardAuth.Cache;
 /// </summary>
 internal static class ClusterCoverage
 {
-    public static async Task PingEverySlotOwnerAsync(ConnectionMultiplexer multiplexer, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task PingEverySlotOwnerAsync(RedisConnection connection, ConnectionMultiplexer multiplexer, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
@@ -21,7 +21,8 @@ internal static class ClusterCoverage
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {
             // The view may be from before a failover: read the topology again, then judge by the fresh view.
-            await multiplexer.ConfigureAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await connection.RereadTopologyAsync(multiplexer, "a node the connection routes hash slots to did not answer the health PING", timeout, cancellationToken)
+                .ConfigureAwait(false);
             await PingOwnersAsync(multiplexer, timeout, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -129,13 +129,11 @@ internal sealed class RedisCacheBackend(
             var started = Stopwatch.GetTimestamp();
             if (connection.ClusterMode)
             {
-                await ClusterCoverage.PingEverySlotOwnerAsync(multiplexer, _commandTimeout, cancellationToken).ConfigureAwait(false);
+                await ClusterCoverage.PingEverySlotOwnerAsync(connection, multiplexer, _commandTimeout, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                // The master must answer: a replica answering while the master is gone (during a Sentinel failover)
-                // would close the breaker for reads that work and writes that fail.
-                await multiplexer.GetDatabase().PingAsync(CommandFlags.DemandMaster).WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+                await PingMasterAsync(multiplexer, cancellationToken).ConfigureAwait(false);
             }
 
             return new CacheHealth(true, Stopwatch.GetElapsedTime(started), null);
@@ -147,6 +145,30 @@ internal sealed class RedisCacheBackend(
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {
             return new CacheHealth(false, null, RedisErrors.Hint(e));
+        }
+    }
+
+    /// <summary>
+    /// The master must answer: a replica answering while the master is gone (during a Sentinel failover) would close
+    /// the breaker for reads that work and writes that fail. When none answers and the connection knows more than one
+    /// server (Sentinel: the master and its replicas), the topology is read again and the master asked once more. After
+    /// a Sentinel failover StackExchange.Redis can keep the dead master elected and mark the promoted replica a
+    /// redundant master that no command is sent to — every command then fails with "No connection is active/available",
+    /// until something makes it elect again (the Sentinel failover tests met it on one replica in about ten failovers:
+    /// its commands failed while the other replica's worked, for as long as the test watched). Each health check
+    /// re-reads at most once, so a Redis that is really down costs one extra connect attempt per check.
+    /// </summary>
+    private async Task PingMasterAsync(ConnectionMultiplexer multiplexer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await multiplexer.GetDatabase().PingAsync(CommandFlags.DemandMaster).WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (RedisErrors.IsOutage(e) && multiplexer.GetServers().Length > 1)
+        {
+            await connection.RereadTopologyAsync(multiplexer, "no master answered the health PING (" + RedisErrors.Hint(e) + ")", _commandTimeout, cancellationToken)
+                .ConfigureAwait(false);
+            await multiplexer.GetDatabase().PingAsync(CommandFlags.DemandMaster).WaitAsync(_commandTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -122,6 +122,17 @@ internal sealed class RedisConnection : IAsyncDisposable
     /// </summary>
     public string? LastFailureHint { get; private set; }
 
+    /// <summary>
+    /// Reads the topology again: every server's role, the master elected afresh (StackExchange.Redis's
+    /// <c>ConfigureAsync</c>, bounded by <paramref name="timeout"/>). For a view the library keeps from before a
+    /// failover — see <see cref="RedisCacheBackend.HealthAsync"/> and <see cref="ClusterCoverage"/>.
+    /// </summary>
+    public async Task RereadTopologyAsync(ConnectionMultiplexer multiplexer, string reason, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Log.RedisTopologyReread(_logger, reason);
+        await multiplexer.ConfigureAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<ConnectionMultiplexer> ConnectAsync()
     {
         var config = BuildConfiguration(_options);

@@ -71,6 +71,43 @@ public class ClientRegistrationTests
         Assert.That(stack.Logs.Lines.Select(l => l.EventId), Does.Contain(221));
     }
 
+    /// <summary>
+    /// Two replicas started together (CI met it: the provider counted two registrations): the second read the store
+    /// before the first saved its registration, and claimed the lease after the first had released it. Under the lease
+    /// the store is read again, so the first one's registration is used.
+    /// </summary>
+    [Test]
+    public async Task AnotherReplicaRegisteredBetweenOurReadAndOurClaim_ItsRegistrationUsed_RegistersNothing()
+    {
+        await using var stack = await StartAsync();
+        var first = await stack.Services.GetRequiredService<ClientCredentials>().GetAsync(CancellationToken.None);
+        var late = new FirstReadMisses(stack.Services.GetRequiredService<IClientRegistrationStore>());
+
+        using var second = ActivatorUtilities.CreateInstance<ClientRegistrar>(stack.Services, late);
+        var read = await second.GetAsync(CancellationToken.None);
+
+        Assert.That(late.Loads, Is.EqualTo(2), "read, (nothing yet), claimed, read again");
+        Assert.That(read, Is.EqualTo(first));
+        Assert.That(stack.Provider.Registrations, Has.Count.EqualTo(1), "one client for every replica");
+    }
+
+    /// <summary>A store whose first read comes before another replica's registration was saved.</summary>
+    private sealed class FirstReadMisses(IClientRegistrationStore inner) : IClientRegistrationStore
+    {
+        private int _loads;
+
+        public int Loads => _loads;
+
+        public Task<StoredRegistration?> LoadAsync(string fingerprint, CancellationToken cancellationToken) =>
+            Interlocked.Increment(ref _loads) == 1 ? Task.FromResult<StoredRegistration?>(null) : inner.LoadAsync(fingerprint, cancellationToken);
+
+        public Task<bool> TryClaimAsync(string fingerprint, TimeSpan ttl, CancellationToken cancellationToken) => inner.TryClaimAsync(fingerprint, ttl, cancellationToken);
+
+        public Task SaveAsync(string fingerprint, StoredRegistration registration, CancellationToken cancellationToken) => inner.SaveAsync(fingerprint, registration, cancellationToken);
+
+        public Task ReleaseAsync(string fingerprint, CancellationToken cancellationToken) => inner.ReleaseAsync(fingerprint, cancellationToken);
+    }
+
     [Test]
     public async Task SecretAboutToExpire_RegisteredAgain_TheNewClientSignsIn()
     {

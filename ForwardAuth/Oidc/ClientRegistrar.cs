@@ -55,6 +55,15 @@ internal sealed class ClientRegistrar(
                 {
                     try
                     {
+                        // Read again under the lease: another replica may have registered, saved and released it
+                        // between our read above and our claim (then its registration is stored: use it).
+                        if (await store.LoadAsync(_fingerprint, cancellationToken).ConfigureAwait(false) is { } saved && Usable(saved))
+                        {
+                            Log.ClientRegistrationLoaded(logger, saved.ClientId);
+                            _current = saved;
+                            continue;
+                        }
+
                         var registered = await RegisterAsync(cancellationToken).ConfigureAwait(false);
                         await store.SaveAsync(_fingerprint, registered, cancellationToken).ConfigureAwait(false);
                         _current = registered;

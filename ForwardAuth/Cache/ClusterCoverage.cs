@@ -21,9 +21,12 @@ internal static class ClusterCoverage
         catch (Exception e) when (RedisErrors.IsOutage(e))
         {
             // The view may be from before a failover: read the topology again, then judge by the fresh view.
-            await connection.RereadTopologyAsync(multiplexer, "a node the connection routes hash slots to did not answer the health PING", timeout, cancellationToken)
-                .ConfigureAwait(false);
-            await PingOwnersAsync(multiplexer, timeout, cancellationToken).ConfigureAwait(false);
+            await connection.RereadTopologyAsync(
+                multiplexer,
+                "a node the connection routed hash slots to did not answer the health PING",
+                () => PingOwnersAsync(multiplexer, timeout, cancellationToken),
+                timeout,
+                cancellationToken).ConfigureAwait(false);
         }
     }
 

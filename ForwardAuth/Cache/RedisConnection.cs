@@ -123,14 +123,17 @@ internal sealed class RedisConnection : IAsyncDisposable
     public string? LastFailureHint { get; private set; }
 
     /// <summary>
-    /// Reads the topology again: every server's role, the master elected afresh (StackExchange.Redis's
-    /// <c>ConfigureAsync</c>, bounded by <paramref name="timeout"/>). For a view the library keeps from before a
-    /// failover — see <see cref="RedisCacheBackend.HealthAsync"/> and <see cref="ClusterCoverage"/>.
+    /// Reads the topology again — every server's role, the master elected afresh (StackExchange.Redis's
+    /// <c>ConfigureAsync</c>, bounded by <paramref name="timeout"/>) — then runs <paramref name="probe"/> again. For a
+    /// view the library keeps from before a failover (see <see cref="RedisCacheBackend.HealthAsync"/> and
+    /// <see cref="ClusterCoverage"/>). Logged only when the probe then succeeds: while Redis is really down every health
+    /// check comes here, and the breaker's own lines already say so.
     /// </summary>
-    public async Task RereadTopologyAsync(ConnectionMultiplexer multiplexer, string reason, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task RereadTopologyAsync(ConnectionMultiplexer multiplexer, string reason, Func<Task> probe, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        Log.RedisTopologyReread(_logger, reason);
         await multiplexer.ConfigureAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        await probe().ConfigureAwait(false);
+        Log.RedisTopologyReread(_logger, reason);
     }
 
     private async Task<ConnectionMultiplexer> ConnectAsync()

@@ -47,7 +47,7 @@ internal static partial class Log
     [LoggerMessage(109, LogLevel.Information, "Redis connection restored: circuit breaker closed (was {PreviousState})")]
     public static partial void RedisRestored(ILogger logger, string previousState);
 
-    [LoggerMessage(117, LogLevel.Information, "Redis topology read again: {Reason}")]
+    [LoggerMessage(117, LogLevel.Information, "Redis answers again once its topology was read again: {Reason}")]
     public static partial void RedisTopologyReread(ILogger logger, string reason);
 
     [LoggerMessage(110, LogLevel.Information, "Replayed {Count} outage writes to Redis")]

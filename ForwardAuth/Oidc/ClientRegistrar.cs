@@ -44,10 +44,8 @@ internal sealed class ClientRegistrar(
                     return new ClientCredential(current.ClientId, current.ClientSecret);
                 }
 
-                if (await store.LoadAsync(_fingerprint, cancellationToken).ConfigureAwait(false) is { } stored && Usable(stored))
+                if (await LoadStoredAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    Log.ClientRegistrationLoaded(logger, stored.ClientId);
-                    _current = stored;
                     continue;
                 }
 
@@ -57,10 +55,8 @@ internal sealed class ClientRegistrar(
                     {
                         // Read again under the lease: another replica may have registered, saved and released it
                         // between our read above and our claim (then its registration is stored: use it).
-                        if (await store.LoadAsync(_fingerprint, cancellationToken).ConfigureAwait(false) is { } saved && Usable(saved))
+                        if (await LoadStoredAsync(cancellationToken).ConfigureAwait(false))
                         {
-                            Log.ClientRegistrationLoaded(logger, saved.ClientId);
-                            _current = saved;
                             continue;
                         }
 
@@ -90,6 +86,19 @@ internal sealed class ClientRegistrar(
     }
 
     public void Dispose() => _gate.Dispose();
+
+    // The stored registration, when there is a usable one: it becomes ours.
+    private async Task<bool> LoadStoredAsync(CancellationToken cancellationToken)
+    {
+        if (await store.LoadAsync(_fingerprint, cancellationToken).ConfigureAwait(false) is not { } stored || !Usable(stored))
+        {
+            return false;
+        }
+
+        Log.ClientRegistrationLoaded(logger, stored.ClientId);
+        _current = stored;
+        return true;
+    }
 
     private bool Usable(StoredRegistration registration) =>
         registration.SecretExpiresAt == 0 || time.GetUtcNow() < DateTimeOffset.FromUnixTimeSeconds(registration.SecretExpiresAt) - RenewBefore;
